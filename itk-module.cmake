@@ -1,0 +1,25 @@
+# The module's description for ITK's module system (used when ITK is a build tree;
+# the plain-CMake path against Debian's installed ITK reads the same lists below).
+set(DOCUMENTATION "Deep-learning deformable image registration with SHMoAReg (Spatial
+Heterogeneous Mixture of Experts and Mixture of Attention heads) on a LibTorch backend:
+a registration filter, a Mixture-of-Experts displacement-field source and registration
+metric filters (Jacobian folding, Dice, average symmetric surface distance).")
+
+itk_module(SHMoAReg
+  DEPENDS
+    ITKCommon
+    ITKImageGrid
+    ITKImageFunction
+    ITKTransform
+    ITKDisplacementField
+    ITKDistanceMap
+    ITKIOImageBase
+  TEST_DEPENDS
+    ITKTestKernel
+    ITKIONIFTI
+    ITKIOMeta
+  DESCRIPTION
+    "${DOCUMENTATION}"
+  EXCLUDE_FROM_DEFAULT
+  ENABLE_SHARED
+)

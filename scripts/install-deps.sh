@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and running the module needs.
+# Idempotent: packages already present are skipped by apt-get.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build clang-format git
+  libtorch-dev                       # LibTorch 1.13.1 (CPU) for the network core
+  libinsighttoolkit5-dev             # ITK 5.2.1 for the filters
+  libvtk9-dev xvfb                   # VTK 9.1 for pictures (Xvfb for real rendering)
+  libgtest-dev libbenchmark-dev      # tests and benchmarks
+  mricron-data                       # Colin27 T1 + label atlases (real data)
+  elastix                            # peer registration tool for comparisons
+  nlohmann-json3-dev                 # JSON for configurations and manifests
+  python3 python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

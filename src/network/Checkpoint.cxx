@@ -1,0 +1,192 @@
+#include "Checkpoint.h"
+
+#include <cstdio>
+#include <fstream>
+
+namespace shmoareg {
+
+namespace {
+const char * const kVersionKey = "shmoareg_format_version";
+const char * const kConfigKey = "shmoareg_config";
+const char * const kProvenanceKey = "shmoareg_provenance";
+const char * const kChecksumKey = "shmoareg_weights_checksum";
+
+// FNV-1a over every parameter and buffer (name, shape, bytes) in registration order: a flipped
+// weight byte that the zip container does not notice is still refused.
+int64_t
+weightsChecksum(const torch::nn::Module & module)
+{
+  uint64_t hash = 1469598103934665603ULL;
+  auto mix = [&hash](const void * data, size_t bytes) {
+    const auto * p = static_cast<const unsigned char *>(data);
+    for (size_t i = 0; i < bytes; ++i)
+    {
+      hash ^= p[i];
+      hash *= 1099511628211ULL;
+    }
+  };
+  auto mixTensor = [&](const std::string & name, const torch::Tensor & t) {
+    mix(name.data(), name.size());
+    const torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    mix(c.sizes().data(), c.sizes().size() * sizeof(int64_t));
+    mix(c.data_ptr(), c.numel() * c.element_size());
+  };
+  for (const auto & p : module.named_parameters())
+    mixTensor(p.key(), p.value());
+  for (const auto & b : module.named_buffers())
+    mixTensor(b.key(), b.value());
+  return static_cast<int64_t>(hash);
+}
+
+bool
+fileReadable(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  return in.good();
+}
+
+torch::serialize::InputArchive
+openArchive(const std::string & path)
+{
+  if (!fileReadable(path))
+    throw CheckpointError("cannot read model file '" + path + "'");
+  torch::serialize::InputArchive archive;
+  try
+  {
+    archive.load_from(path, torch::kCPU);
+  }
+  catch (const c10::Error & error)
+  {
+    throw CheckpointError("model file '" + path + "' is truncated or corrupted (not a readable archive): " +
+                          std::string(error.what_without_backtrace()));
+  }
+  c10::IValue version;
+  if (!archive.try_read(kVersionKey, version) || !version.isInt())
+    throw CheckpointError("'" + path + "' is not an SHMoAReg model file (no format version)");
+  if (version.toInt() != kCheckpointFormatVersion)
+    throw CheckpointError("model file '" + path + "' has format version " + std::to_string(version.toInt()) +
+                          "; this build reads version " + std::to_string(kCheckpointFormatVersion));
+  return archive;
+}
+
+std::string
+readString(torch::serialize::InputArchive & archive, const char * key, const std::string & path)
+{
+  c10::IValue value;
+  if (!archive.try_read(key, value) || !value.isString())
+    throw CheckpointError("model file '" + path + "' lacks its '" + key + "' record");
+  return value.toStringRef();
+}
+
+NetworkConfig
+parseConfig(const std::string & text, const std::string & path)
+{
+  try
+  {
+    return NetworkConfig::fromJson(text);
+  }
+  catch (const std::exception & error)
+  {
+    throw CheckpointError("model file '" + path + "' has an unreadable configuration: " + error.what());
+  }
+}
+
+void
+readWeights(torch::serialize::InputArchive & archive, const std::string & path, RegistrationNetwork & network)
+{
+  torch::serialize::InputArchive weights;
+  try
+  {
+    if (!archive.try_read("model", weights))
+      throw CheckpointError("model file '" + path + "' has no weights");
+    network->load(weights);
+  }
+  catch (const c10::Error & error)
+  {
+    throw CheckpointError("model file '" + path + "' does not match its architecture or is corrupted: " +
+                          std::string(error.what_without_backtrace()));
+  }
+  c10::IValue checksum;
+  if (!archive.try_read(kChecksumKey, checksum) || !checksum.isInt() || checksum.toInt() != weightsChecksum(*network))
+    throw CheckpointError("model file '" + path + "' is corrupted: the weights do not match their checksum");
+}
+} // namespace
+
+void
+saveCheckpoint(const std::string & path,
+               const RegistrationNetwork & network,
+               const std::string & provenance,
+               const std::vector<std::pair<std::string, torch::Tensor>> & extra)
+{
+  torch::serialize::OutputArchive archive;
+  archive.write(kVersionKey, c10::IValue(kCheckpointFormatVersion));
+  archive.write(kConfigKey, c10::IValue(network->config().toJson()));
+  archive.write(kProvenanceKey, c10::IValue(provenance));
+  archive.write(kChecksumKey, c10::IValue(weightsChecksum(*network)));
+  torch::serialize::OutputArchive weights;
+  network->save(weights);
+  archive.write("model", weights);
+  for (const auto & entry : extra)
+    archive.write("extra_" + entry.first, entry.second, /*is_buffer=*/true);
+
+  const std::string temporary = path + ".partial";
+  try
+  {
+    archive.save_to(temporary);
+  }
+  catch (const c10::Error & error)
+  {
+    std::remove(temporary.c_str());
+    throw CheckpointError("cannot write model file '" + path + "': " + std::string(error.what_without_backtrace()));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+  {
+    std::remove(temporary.c_str());
+    throw CheckpointError("cannot move the model file into place at '" + path + "'");
+  }
+}
+
+NetworkConfig
+readCheckpointConfig(const std::string & path, std::string * provenance)
+{
+  torch::serialize::InputArchive archive = openArchive(path);
+  if (provenance)
+    *provenance = readString(archive, kProvenanceKey, path);
+  return parseConfig(readString(archive, kConfigKey, path), path);
+}
+
+LoadedModel
+loadCheckpoint(const std::string & path)
+{
+  torch::serialize::InputArchive archive = openArchive(path);
+  LoadedModel model;
+  model.provenance = readString(archive, kProvenanceKey, path);
+  model.network = RegistrationNetwork(parseConfig(readString(archive, kConfigKey, path), path));
+  readWeights(archive, path, model.network);
+  return model;
+}
+
+void
+loadCheckpointInto(const std::string & path, RegistrationNetwork & network)
+{
+  torch::serialize::InputArchive archive = openArchive(path);
+  const NetworkConfig stored = parseConfig(readString(archive, kConfigKey, path), path);
+  if (stored != network->config())
+    throw CheckpointError("model file '" + path + "' holds a " + stored.preset + " network (encoder " +
+                          toString(stored.encoder) + ", decoder " + toString(stored.decoder) +
+                          ") that differs from the expected " + network->config().preset + " network (encoder " +
+                          toString(network->config().encoder) + ", decoder " + toString(network->config().decoder) +
+                          ")");
+  readWeights(archive, path, network);
+}
+
+torch::Tensor
+readCheckpointTensor(const std::string & path, const std::string & name)
+{
+  torch::serialize::InputArchive archive = openArchive(path);
+  torch::Tensor tensor;
+  archive.try_read("extra_" + name, tensor, /*is_buffer=*/true);
+  return tensor;
+}
+
+} // namespace shmoareg

@@ -1,0 +1,56 @@
+// Self-describing model files: the network's configuration, a format version, a checksum of
+// the weights and free-form provenance travel with the weights, so a file alone rebuilds its
+// network, and a file of another architecture, a truncated or a corrupted file is refused
+// with a message that says which.
+#ifndef shmoareg_Checkpoint_h
+#define shmoareg_Checkpoint_h
+
+#include "RegistrationNetwork.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace shmoareg {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+class CheckpointError : public std::runtime_error
+{
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct LoadedModel
+{
+  RegistrationNetwork network{ nullptr };
+  std::string provenance; // JSON text written by whoever saved the file (training, tests)
+};
+
+// Writes atomically: to a temporary file beside `path`, renamed over it when complete.
+// `extra` tensors (optimiser state, RNG state ...) are stored under their names.
+void
+saveCheckpoint(const std::string & path,
+               const RegistrationNetwork & network,
+               const std::string & provenance = "{}",
+               const std::vector<std::pair<std::string, torch::Tensor>> & extra = {});
+
+// Rebuilds the network from the configuration in the file and loads its weights (on CPU).
+LoadedModel
+loadCheckpoint(const std::string & path);
+
+// Loads the weights of `path` into an existing network; the file's configuration must equal
+// the network's (otherwise CheckpointError names both architectures).
+void
+loadCheckpointInto(const std::string & path, RegistrationNetwork & network);
+
+// Reads an extra tensor written by saveCheckpoint; undefined if absent.
+torch::Tensor
+readCheckpointTensor(const std::string & path, const std::string & name);
+
+// Reads only the configuration and provenance (cheap).
+NetworkConfig
+readCheckpointConfig(const std::string & path, std::string * provenance = nullptr);
+
+} // namespace shmoareg
+
+#endif

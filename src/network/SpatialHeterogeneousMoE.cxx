@@ -1,0 +1,47 @@
+#include "SpatialHeterogeneousMoE.h"
+
+#include "ConvolutionBlocks.h"
+
+namespace shmoareg {
+
+SpatialHeterogeneousMoEImpl::SpatialHeterogeneousMoEImpl(int64_t inChannels, const std::vector<int> & kernels)
+{
+  m_Experts = register_module("experts", torch::nn::ModuleList());
+  for (int k : kernels)
+  {
+    torch::nn::Conv3d expert(torch::nn::Conv3dOptions(inChannels, 3, k).padding(k / 2));
+    initializeFieldConvolution(expert);
+    m_Experts->push_back(expert);
+  }
+  gate = register_module(
+    "gate",
+    torch::nn::Conv3d(torch::nn::Conv3dOptions(inChannels, 3 * static_cast<int64_t>(kernels.size()), 3).padding(1)));
+}
+
+torch::Tensor
+SpatialHeterogeneousMoEImpl::expertOutputs(const torch::Tensor & x)
+{
+  std::vector<torch::Tensor> outputs;
+  for (const auto & expert : *m_Experts)
+  {
+    outputs.push_back(expert->as<torch::nn::Conv3dImpl>()->forward(x));
+  }
+  return torch::stack(outputs, 2);
+}
+
+torch::Tensor
+SpatialHeterogeneousMoEImpl::forward(const torch::Tensor & x, ExpertRouting & routing)
+{
+  const auto s = x.sizes();
+  const torch::Tensor all = expertOutputs(x);
+  routing.gateLogits = gate->forward(x).view({ s[0], 3, experts(), s[2], s[3], s[4] });
+  routing.expertIds = routing.gateLogits.detach().argmax(2);
+  routing.output = all.gather(2, routing.expertIds.unsqueeze(2)).squeeze(2);
+  if (routing.output.requires_grad())
+  {
+    routing.output.retain_grad();
+  }
+  return routing.output;
+}
+
+} // namespace shmoareg

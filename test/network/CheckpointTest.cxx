@@ -1,0 +1,156 @@
+#include "Checkpoint.h"
+#include "Device.h"
+#include "TestHelpers.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using namespace shmoareg;
+namespace fs = std::filesystem;
+
+namespace {
+class Checkpoints : public ::testing::Test
+{
+protected:
+  void
+  SetUp() override
+  {
+    m_Folder = fs::temp_directory_path() / ("shmoareg_checkpoint_test_" + std::to_string(::getpid()));
+    fs::create_directories(m_Folder);
+  }
+  void
+  TearDown() override
+  {
+    fs::remove_all(m_Folder);
+  }
+  std::string
+  path(const std::string & name) const
+  {
+    return (m_Folder / name).string();
+  }
+  fs::path m_Folder;
+};
+
+void
+overwrite(const std::string & path, std::uintmax_t offset, size_t bytes)
+{
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>(offset));
+  const std::string garbage(bytes, '\x5a');
+  file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+}
+} // namespace
+
+TEST_F(Checkpoints, RoundTripIsBitwiseEqual)
+{
+  torch::manual_seed(14);
+  RegistrationNetwork original(test_support::smallPreset("SHMoAReg"));
+  saveCheckpoint(path("model.pt"), original, "{\"note\": \"test\"}");
+  EXPECT_FALSE(fs::exists(path("model.pt.partial")));
+
+  LoadedModel loaded = loadCheckpoint(path("model.pt"));
+  EXPECT_EQ(loaded.network->config(), original->config());
+  EXPECT_EQ(loaded.provenance, "{\"note\": \"test\"}");
+  const auto a = original->named_parameters(), b = loaded.network->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto & p : a)
+    EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+
+  original->eval();
+  loaded.network->eval();
+  torch::NoGradGuard noGrad;
+  const torch::Tensor m = torch::rand({ 1, 1, 24, 24, 24 }), f = torch::rand({ 1, 1, 24, 24, 24 });
+  EXPECT_TRUE(torch::equal(original->forward(m, f).displacement, loaded.network->forward(m, f).displacement));
+}
+
+TEST_F(Checkpoints, ExtraTensorsRoundTrip)
+{
+  RegistrationNetwork network(test_support::smallPreset("VM"));
+  const torch::Tensor state = torch::arange(5);
+  saveCheckpoint(path("extra.pt"), network, "{}", { { "rng", state } });
+  EXPECT_TRUE(torch::equal(readCheckpointTensor(path("extra.pt"), "rng"), state));
+  EXPECT_FALSE(readCheckpointTensor(path("extra.pt"), "absent").defined());
+}
+
+TEST_F(Checkpoints, CorruptedFileIsRefused)
+{
+  RegistrationNetwork network(test_support::smallPreset("TM"));
+  saveCheckpoint(path("good.pt"), network);
+  const auto size = fs::file_size(path("good.pt"));
+  for (double where : { 0.25, 0.5, 0.75 })
+  {
+    fs::copy_file(path("good.pt"), path("bad.pt"), fs::copy_options::overwrite_existing);
+    overwrite(path("bad.pt"), static_cast<std::uintmax_t>(where * size), 256);
+    EXPECT_THROW(loadCheckpoint(path("bad.pt")), CheckpointError) << "corruption at " << where;
+  }
+}
+
+TEST_F(Checkpoints, TruncatedFileIsRefused)
+{
+  RegistrationNetwork network(test_support::smallPreset("VM"));
+  saveCheckpoint(path("model.pt"), network);
+  fs::resize_file(path("model.pt"), fs::file_size(path("model.pt")) / 2);
+  try
+  {
+    loadCheckpoint(path("model.pt"));
+    FAIL() << "a truncated file loaded";
+  }
+  catch (const CheckpointError & error)
+  {
+    EXPECT_NE(std::string(error.what()).find("truncated or corrupted"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(Checkpoints, OtherArchitectureIsRefused)
+{
+  saveCheckpoint(path("vm.pt"), RegistrationNetwork(test_support::smallPreset("VM")));
+  RegistrationNetwork tm(test_support::smallPreset("TM"));
+  try
+  {
+    loadCheckpointInto(path("vm.pt"), tm);
+    FAIL() << "a VM file loaded into a TM network";
+  }
+  catch (const CheckpointError & error)
+  {
+    EXPECT_NE(std::string(error.what()).find("VM"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("TM"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(Checkpoints, MissingAndForeignFilesAreRefused)
+{
+  EXPECT_THROW(loadCheckpoint(path("does-not-exist.pt")), CheckpointError);
+  // A valid torch archive that is not an SHMoAReg model file.
+  torch::save(torch::ones({ 3 }), path("tensor.pt"));
+  try
+  {
+    loadCheckpoint(path("tensor.pt"));
+    FAIL() << "a foreign archive loaded";
+  }
+  catch (const CheckpointError & error)
+  {
+    EXPECT_NE(std::string(error.what()).find("not an SHMoAReg model file"), std::string::npos) << error.what();
+  }
+  std::ofstream(path("text.pt")) << "hello";
+  EXPECT_THROW(loadCheckpoint(path("text.pt")), CheckpointError);
+}
+
+TEST(Device, ResolvesNamesAndRefusesMissingCuda)
+{
+  EXPECT_EQ(resolveDevice("cpu").type(), torch::kCPU);
+  EXPECT_THROW(resolveDevice("tpu"), std::invalid_argument);
+  if (torch::cuda::is_available())
+  {
+    EXPECT_EQ(resolveDevice("auto").type(), torch::kCUDA);
+    EXPECT_EQ(resolveDevice("cuda").type(), torch::kCUDA);
+  }
+  else
+  {
+    EXPECT_EQ(resolveDevice("auto").type(), torch::kCPU);
+    EXPECT_THROW(resolveDevice("cuda"), std::invalid_argument);
+  }
+  EXPECT_THROW(setThreadCount(-1), std::invalid_argument);
+}

@@ -1,0 +1,105 @@
+#include "RegistrationNetwork.h"
+#include "TestHelpers.h"
+
+#include <gtest/gtest.h>
+
+using namespace shmoareg;
+
+namespace {
+class PresetShapes : public ::testing::TestWithParam<std::string>
+{};
+
+void
+expectShapes(const std::string & preset, std::vector<int64_t> size)
+{
+  torch::manual_seed(13);
+  RegistrationNetwork network(makePreset(preset));
+  network->eval();
+  torch::NoGradGuard noGrad;
+  const std::vector<int64_t> shape{ 1, 1, size[0], size[1], size[2] };
+  const torch::Tensor moving = torch::rand(shape), fixed = torch::rand(shape);
+  const RegistrationOutput output = network->forward(moving, fixed);
+  EXPECT_EQ(output.displacement.sizes(), torch::IntArrayRef({ 1, 3, size[0], size[1], size[2] })) << preset;
+  EXPECT_EQ(output.warped.sizes(), moving.sizes()) << preset;
+  EXPECT_TRUE(torch::isfinite(output.displacement).all().item<bool>()) << preset;
+  // Heads start at N(0, 1e-5): an untrained network is close to the identity.
+  EXPECT_LT(output.displacement.abs().max().item<double>(), 0.5) << preset;
+
+  const NetworkConfig & config = network->config();
+  if (config.spatialHeterogeneousMoE)
+  {
+    ASSERT_EQ(output.routing.size(), static_cast<size_t>(2 * config.cascades)) << preset;
+    const ExpertRouting & full = output.routing.back();
+    EXPECT_EQ(full.expertIds.sizes(), torch::IntArrayRef({ 1, 3, size[0], size[1], size[2] })) << preset;
+    EXPECT_EQ(full.gateLogits.size(2), 3) << preset;
+    EXPECT_EQ(output.routing.front().expertIds.size(2), (size[0] + 1) / 2) << preset;
+  }
+  else
+  {
+    EXPECT_TRUE(output.routing.empty()) << preset;
+  }
+  EXPECT_EQ(output.moa.layers > 0, config.encoder == EncoderKind::SwinMoA) << preset;
+}
+} // namespace
+
+TEST_P(PresetShapes, Cubic64) { expectShapes(GetParam(), { 64, 64, 64 }); }
+
+TEST_P(PresetShapes, NonCubic)
+{
+  // Not a multiple of the encoders' 1/32 stride on any axis: padding and window clipping.
+  expectShapes(GetParam(), { 40, 56, 36 });
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPresets,
+                         PresetShapes,
+                         ::testing::ValuesIn(presetNames()),
+                         [](const ::testing::TestParamInfo<std::string> & info) { return info.param; });
+
+TEST(NetworkConfig, JsonRoundTripAndErrors)
+{
+  for (const auto & name : presetNames())
+  {
+    const NetworkConfig config = makePreset(name);
+    EXPECT_EQ(NetworkConfig::fromJson(config.toJson()), config) << name;
+  }
+  EXPECT_THROW(makePreset("NoSuchNet"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"encoder\": \"lstm\"}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"cascades\": 0}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"unknown_field\": 1}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("not json"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"embed_dim\": 48, \"heads\": [5, 5, 5, 5], \"encoder\": \"swin\"}"),
+               std::invalid_argument);
+}
+
+TEST(NetworkConfig, PresetsDifferByConfigurationOnly)
+{
+  EXPECT_EQ(makePreset("VM").cascades, 1);
+  EXPECT_EQ(makePreset("2casVM").cascades, 2);
+  EXPECT_EQ(makePreset("2casTM").encoder, EncoderKind::Swin);
+  EXPECT_TRUE(makePreset("SHMoAReg_diff").diffeomorphic);
+  EXPECT_FALSE(makePreset("Pyramid").spatialHeterogeneousMoE);
+  EXPECT_EQ(makePreset("Pyramid").decoder, DecoderKind::Pyramid);
+}
+
+TEST(RegistrationNetwork, RejectsMismatchedInputs)
+{
+  RegistrationNetwork network(test_support::smallPreset("VM"));
+  EXPECT_THROW(network->forward(torch::rand({ 1, 1, 16, 16, 16 }), torch::rand({ 1, 1, 16, 16, 12 })),
+               std::invalid_argument);
+  EXPECT_THROW(network->forward(torch::rand({ 1, 2, 16, 16, 16 }), torch::rand({ 1, 2, 16, 16, 16 })),
+               std::invalid_argument);
+}
+
+TEST(RegistrationNetwork, ZeroHeadsGiveTheIdentity)
+{
+  // The cascade composes fields: two zero stages still give a zero field and the moving image.
+  RegistrationNetwork network(test_support::smallPreset("2casVM"));
+  torch::NoGradGuard noGrad;
+  for (auto & p : network->named_parameters())
+    if (p.key().find("head") != std::string::npos)
+      p.value().zero_();
+  const torch::Tensor moving = torch::rand({ 1, 1, 16, 16, 16 });
+  const RegistrationOutput output = network->forward(moving, torch::rand({ 1, 1, 16, 16, 16 }));
+  EXPECT_EQ(output.displacement.abs().max().item<double>(), 0.0);
+  EXPECT_LT(test_support::maxAbsDifference(output.warped, moving), 4e-6);
+}

@@ -14,10 +14,11 @@ itk_module(SHMoAReg
     ITKDisplacementField
     ITKDistanceMap
     ITKIOImageBase
-  TEST_DEPENDS
-    ITKTestKernel
     ITKIONIFTI
     ITKIOMeta
+    ITKIONRRD
+  TEST_DEPENDS
+    ITKTestKernel
   DESCRIPTION
     "${DOCUMENTATION}"
   EXCLUDE_FROM_DEFAULT

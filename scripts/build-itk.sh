@@ -51,7 +51,9 @@ if [ "$wrap" = ON ]; then
     -DModule_ITKBridgeNumPy=ON)
 fi
 
-if [ ! -f "$build/build.ninja" ]; then
+# Configured every time (cheap when nothing changed) so a module added to itk-module.cmake
+# is switched on in a cached tree too.
+if true; then
   cmake -S "$src" -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF -DBUILD_EXAMPLES=OFF \

@@ -1,0 +1,137 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkSHMoARegModel_h
+#define itkSHMoARegModel_h
+
+#include "SHMoARegExport.h"
+
+#include "itkImage.h"
+#include "itkObject.h"
+#include "itkObjectFactory.h"
+#include "itkVector.h"
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace itk {
+
+/** \class SHMoARegModel
+ * \brief A loaded registration network (SHMoAReg or one of the paper's baselines).
+ *
+ * The handle that ITK code holds: it loads a self-describing model file (or builds an
+ * untrained network from a named preset), chooses the device and runs the network on a pair
+ * of images that are already on the network grid. LibTorch stays behind a private
+ * implementation, so this header, and every filter that uses it, needs no torch headers.
+ *
+ * One model can be shared by several filters and threads: Predict does not modify it.
+ *
+ * \ingroup SHMoAReg
+ */
+class SHMoAReg_EXPORT SHMoARegModel : public Object
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(SHMoARegModel);
+
+  using Self = SHMoARegModel;
+  using Superclass = Object;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  itkNewMacro(Self);
+  itkTypeMacro(SHMoARegModel, Object);
+
+  using NetworkImageType = Image<float, 3>;
+  /** Displacement in voxels of the network grid, components along the index axes (i, j, k). */
+  using VoxelDisplacementFieldType = Image<Vector<float, 3>, 3>;
+  /** The expert chosen at each voxel for one direction (0 .. experts - 1). */
+  using ExpertMapType = Image<unsigned char, 3>;
+
+  /** What one run of the network produces. */
+  struct Prediction
+  {
+    VoxelDisplacementFieldType::Pointer VoxelDisplacement;
+    /** Full-resolution SHMoE choices for the i, j and k directions; empty without SHMoE. */
+    std::vector<ExpertMapType::Pointer> ExpertMaps;
+    double Seconds{ 0.0 };
+  };
+
+  /** The names of the built-in configurations (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg,
+   * SHMoAReg_diff). */
+  static std::vector<std::string>
+  GetPresetNames();
+
+  /** Builds an untrained network of a named preset (weights from the seed). */
+  void
+  CreateFromPreset(const std::string & presetName, unsigned int seed = 0);
+
+  /** Loads a model file; throws ExceptionObject naming the file and the problem. */
+  void
+  LoadFromFile(const std::string & fileName);
+
+  /** Writes the model atomically (temporary file, then rename). */
+  void
+  SaveToFile(const std::string & fileName) const;
+
+  bool
+  IsLoaded() const;
+
+  std::string
+  GetPresetName() const;
+  std::string
+  GetConfigurationAsJSON() const;
+  std::string
+  GetProvenance() const;
+  SizeValueType
+  GetNumberOfParameters() const;
+  /** Channels per image the network expects (1 for every preset). */
+  unsigned int
+  GetNumberOfInputChannels() const;
+  bool
+  HasExpertMaps() const;
+
+  /** "auto", "cpu", "cuda" or "cuda:N"; throws if the device does not exist here. */
+  void
+  SetDevice(const std::string & device);
+  std::string
+  GetDevice() const;
+
+  /** LibTorch intra-op threads (0: LibTorch's default). Process-wide in LibTorch. */
+  void
+  SetNumberOfThreads(int threads);
+
+  /** Runs the network on a fixed and a moving image of the same grid, intensities in [0, 1].
+   * The displacement maps a fixed voxel x to the moving voxel x + u(x). */
+  Prediction
+  Predict(const NetworkImageType * fixed, const NetworkImageType * moving) const;
+
+protected:
+  SHMoARegModel();
+  ~SHMoARegModel() override;
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+private:
+  struct Implementation;
+  std::unique_ptr<Implementation> m_Implementation;
+};
+
+} // namespace itk
+
+#endif

@@ -1,0 +1,75 @@
+#include "ImageTensorBridge.h"
+
+#include <algorithm>
+
+namespace shmoareg {
+
+namespace {
+template <typename TImage>
+typename TImage::Pointer
+allocateLike(const itk::ImageBase<3> * grid)
+{
+  auto image = TImage::New();
+  image->CopyInformation(grid);
+  image->SetRegions(grid->GetLargestPossibleRegion());
+  image->Allocate();
+  return image;
+}
+
+void
+checkTensorGrid(const torch::Tensor & t, const itk::ImageBase<3> * grid, const char * what)
+{
+  const auto size = grid->GetLargestPossibleRegion().GetSize();
+  if (t.dim() != 5 || t.size(0) != 1 || t.size(1) != 3 || t.size(2) != static_cast<int64_t>(size[2]) ||
+      t.size(3) != static_cast<int64_t>(size[1]) || t.size(4) != static_cast<int64_t>(size[0]))
+  {
+    itkGenericExceptionMacro(<< what << " of shape " << t.sizes() << " does not match the grid of size " << size);
+  }
+}
+} // namespace
+
+torch::Tensor
+imageToTensor(const NetworkImageType * image, const torch::Device & device)
+{
+  const auto region = image->GetBufferedRegion();
+  if (region != image->GetLargestPossibleRegion())
+  {
+    itkGenericExceptionMacro(<< "imageToTensor needs the whole image buffered");
+  }
+  const auto size = region.GetSize();
+  const torch::Tensor view = torch::from_blob(
+    const_cast<float *>(image->GetBufferPointer()),
+    { 1, 1, static_cast<int64_t>(size[2]), static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0]) },
+    torch::kFloat);
+  return view.to(device, /*non_blocking=*/false, /*copy=*/true);
+}
+
+VoxelDisplacementFieldType::Pointer
+tensorToVoxelDisplacement(const torch::Tensor & field, const itk::ImageBase<3> * grid)
+{
+  checkTensorGrid(field, grid, "network displacement");
+  // Reorder channels (D, H, W) -> components (i, j, k) and interleave them per voxel.
+  const torch::Tensor interleaved =
+    field[0].flip(0).permute({ 1, 2, 3, 0 }).to(torch::kCPU, torch::kFloat).contiguous();
+  auto image = allocateLike<VoxelDisplacementFieldType>(grid);
+  std::copy_n(interleaved.data_ptr<float>(), interleaved.numel(), reinterpret_cast<float *>(image->GetBufferPointer()));
+  return image;
+}
+
+std::vector<ExpertMapType::Pointer>
+tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * grid)
+{
+  checkTensorGrid(expertIds, grid, "expert ids");
+  const torch::Tensor ids = expertIds[0].to(torch::kCPU, torch::kUInt8).contiguous();
+  std::vector<ExpertMapType::Pointer> maps;
+  for (int component = 0; component < 3; ++component)
+  {
+    const torch::Tensor channel = ids[2 - component].contiguous();
+    auto map = allocateLike<ExpertMapType>(grid);
+    std::copy_n(channel.data_ptr<uint8_t>(), channel.numel(), map->GetBufferPointer());
+    maps.push_back(map);
+  }
+  return maps;
+}
+
+} // namespace shmoareg

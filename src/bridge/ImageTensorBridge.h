@@ -1,0 +1,39 @@
+// The only place where ITK images and torch tensors meet. Each arrow of the data flow is one
+// function:
+//   ITK image on the network grid -> tensor           imageToTensor
+//   network field (voxels, tensor axes) -> ITK field   tensorToVoxelDisplacement
+//   network expert ids -> ITK label images             tensorToExpertMaps
+//
+// Layout: an ITK buffer is x (index i) fastest; a tensor [B, C, D, H, W] is W fastest. So the
+// tensor's axes (D, H, W) are ITK's (k, j, i), and field channel c (tensor axis c) is ITK
+// component 2 - c.
+#ifndef shmoareg_ImageTensorBridge_h
+#define shmoareg_ImageTensorBridge_h
+
+#include "itkSHMoARegModel.h"
+
+#include <torch/torch.h>
+
+namespace shmoareg {
+
+using NetworkImageType = itk::SHMoARegModel::NetworkImageType;
+using VoxelDisplacementFieldType = itk::SHMoARegModel::VoxelDisplacementFieldType;
+using ExpertMapType = itk::SHMoARegModel::ExpertMapType;
+
+// [1, 1, k, j, i] float tensor (a copy) on `device`.
+torch::Tensor
+imageToTensor(const NetworkImageType * image, const torch::Device & device);
+
+// [1, 3, k, j, i] voxel field (channel c along tensor axis c) -> ITK field whose components
+// are (i, j, k) voxel displacements, on `grid`'s geometry.
+VoxelDisplacementFieldType::Pointer
+tensorToVoxelDisplacement(const torch::Tensor & field, const itk::ImageBase<3> * grid);
+
+// [1, 3, k, j, i] int64 expert ids (channel c along tensor axis c) -> three label images for
+// the i, j and k directions, on `grid`'s geometry.
+std::vector<ExpertMapType::Pointer>
+tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * grid);
+
+} // namespace shmoareg
+
+#endif

@@ -1,0 +1,237 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "itkSHMoARegModel.h"
+
+#include "Checkpoint.h"
+#include "Device.h"
+#include "ImageTensorBridge.h"
+#include "RegistrationNetwork.h"
+
+#include <chrono>
+
+namespace itk {
+
+struct SHMoARegModel::Implementation
+{
+  shmoareg::RegistrationNetwork network{ nullptr };
+  std::string provenance{ "{}" };
+  std::string deviceName{ "auto" };
+  torch::Device device{ torch::kCPU };
+};
+
+SHMoARegModel::SHMoARegModel()
+  : m_Implementation(std::make_unique<Implementation>())
+{
+  m_Implementation->device = shmoareg::resolveDevice("auto");
+}
+
+SHMoARegModel::~SHMoARegModel() = default;
+
+std::vector<std::string>
+SHMoARegModel::GetPresetNames()
+{
+  return shmoareg::presetNames();
+}
+
+void
+SHMoARegModel::CreateFromPreset(const std::string & presetName, unsigned int seed)
+{
+  try
+  {
+    torch::manual_seed(seed);
+    m_Implementation->network = shmoareg::RegistrationNetwork(shmoareg::makePreset(presetName));
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< error.what());
+  }
+  m_Implementation->provenance = "{\"source\": \"untrained preset\", \"seed\": " + std::to_string(seed) + "}";
+  m_Implementation->network->to(m_Implementation->device);
+  m_Implementation->network->eval();
+  this->Modified();
+}
+
+void
+SHMoARegModel::LoadFromFile(const std::string & fileName)
+{
+  try
+  {
+    shmoareg::LoadedModel loaded = shmoareg::loadCheckpoint(fileName);
+    m_Implementation->network = loaded.network;
+    m_Implementation->provenance = loaded.provenance;
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< error.what());
+  }
+  m_Implementation->network->to(m_Implementation->device);
+  m_Implementation->network->eval();
+  this->Modified();
+}
+
+void
+SHMoARegModel::SaveToFile(const std::string & fileName) const
+{
+  if (!this->IsLoaded())
+  {
+    itkExceptionMacro(<< "no network to save: load a model file or create a preset first");
+  }
+  try
+  {
+    shmoareg::saveCheckpoint(fileName, m_Implementation->network, m_Implementation->provenance);
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< error.what());
+  }
+}
+
+bool
+SHMoARegModel::IsLoaded() const
+{
+  return !m_Implementation->network.is_empty();
+}
+
+std::string
+SHMoARegModel::GetPresetName() const
+{
+  return this->IsLoaded() ? m_Implementation->network->config().preset : std::string();
+}
+
+std::string
+SHMoARegModel::GetConfigurationAsJSON() const
+{
+  return this->IsLoaded() ? m_Implementation->network->config().toJson() : std::string();
+}
+
+std::string
+SHMoARegModel::GetProvenance() const
+{
+  return m_Implementation->provenance;
+}
+
+SizeValueType
+SHMoARegModel::GetNumberOfParameters() const
+{
+  return this->IsLoaded() ? static_cast<SizeValueType>(m_Implementation->network->parameterCount()) : 0;
+}
+
+unsigned int
+SHMoARegModel::GetNumberOfInputChannels() const
+{
+  return this->IsLoaded() ? static_cast<unsigned int>(m_Implementation->network->config().inChannels) : 0;
+}
+
+bool
+SHMoARegModel::HasExpertMaps() const
+{
+  return this->IsLoaded() && m_Implementation->network->config().spatialHeterogeneousMoE;
+}
+
+void
+SHMoARegModel::SetDevice(const std::string & device)
+{
+  try
+  {
+    m_Implementation->device = shmoareg::resolveDevice(device);
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< error.what());
+  }
+  m_Implementation->deviceName = device;
+  if (this->IsLoaded())
+  {
+    m_Implementation->network->to(m_Implementation->device);
+  }
+  this->Modified();
+}
+
+std::string
+SHMoARegModel::GetDevice() const
+{
+  return m_Implementation->device.str();
+}
+
+void
+SHMoARegModel::SetNumberOfThreads(int threads)
+{
+  try
+  {
+    shmoareg::setThreadCount(threads);
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< error.what());
+  }
+}
+
+SHMoARegModel::Prediction
+SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * moving) const
+{
+  if (!this->IsLoaded())
+  {
+    itkExceptionMacro(<< "no network: load a model file or create a preset before Predict");
+  }
+  if (fixed == nullptr || moving == nullptr)
+  {
+    itkExceptionMacro(<< "Predict needs a fixed and a moving image");
+  }
+  if (fixed->GetLargestPossibleRegion() != moving->GetLargestPossibleRegion())
+  {
+    itkExceptionMacro(<< "fixed and moving images must share the network grid: sizes "
+                      << fixed->GetLargestPossibleRegion().GetSize() << " and "
+                      << moving->GetLargestPossibleRegion().GetSize());
+  }
+  Prediction prediction;
+  try
+  {
+    const auto start = std::chrono::steady_clock::now();
+    torch::NoGradGuard noGrad;
+    const torch::Tensor f = shmoareg::imageToTensor(fixed, m_Implementation->device);
+    const torch::Tensor m = shmoareg::imageToTensor(moving, m_Implementation->device);
+    const shmoareg::RegistrationOutput output = m_Implementation->network->forward(m, f);
+    prediction.VoxelDisplacement = shmoareg::tensorToVoxelDisplacement(output.displacement, fixed);
+    if (!output.routing.empty())
+    {
+      prediction.ExpertMaps = shmoareg::tensorToExpertMaps(output.routing.back().expertIds, fixed);
+    }
+    prediction.Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  catch (const ExceptionObject &)
+  {
+    throw;
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< "the network failed: " << error.what());
+  }
+  return prediction;
+}
+
+void
+SHMoARegModel::PrintSelf(std::ostream & os, Indent indent) const
+{
+  Superclass::PrintSelf(os, indent);
+  os << indent << "Preset: " << (this->IsLoaded() ? this->GetPresetName() : std::string("(none)")) << std::endl;
+  os << indent << "NumberOfParameters: " << this->GetNumberOfParameters() << std::endl;
+  os << indent << "Device: " << this->GetDevice() << std::endl;
+  os << indent << "Provenance: " << m_Implementation->provenance << std::endl;
+}
+
+} // namespace itk

@@ -60,5 +60,9 @@ if true; then
     -DITK_BUILD_DEFAULT_MODULES=OFF -DITK_SKIP_PATH_LENGTH_CHECKS=ON \
     "${module_flags[@]}" "${wrap_flags[@]}"
 fi
+# The stamp tells users of the cache (scripts/test.sh) that the tree is complete: an
+# interrupted build leaves none.
+rm -f "$build/.shmoareg-complete"
 cmake --build "$build" -j "$jobs"
+touch "$build/.shmoareg-complete"
 echo "ITK_DIR=$build"

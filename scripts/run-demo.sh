@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# README command 1: installs everything, builds, and runs the main job on real MRI data:
+# the SHMoAReg network on the Colin27 brain (mricron-data), printing the preset, the
+# parameter count, the output shapes and the time.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bash "$here/scripts/install-deps.sh"
+bash "$here/scripts/build.sh" "$here/build"
+templates=/usr/share/mricron/templates
+"$here/build/src/cli/shmoareg" presets
+"$here/build/src/cli/shmoareg" forward --preset SHMoAReg \
+  --fixed "$templates/ch2bet.nii.gz" --moving "$templates/ch2better.nii.gz" --size 128 --threads "$(nproc)"

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build clang-format git
   libtorch-dev                       # LibTorch 1.13.1 (CPU) for the network core
   libopenblas0-openmp                # Debian's LibTorch calls the system BLAS; the default
-                                     # reference BLAS makes it 2.4x slower (docs/benchmarks.md)
+                                     # reference BLAS makes it 2.5x slower (docs/benchmarks.md)
   libinsighttoolkit5-dev             # ITK 5.2.1 for the filters
   libvtk9-dev xvfb                   # VTK 9.1 for pictures (Xvfb for real rendering)
   libgtest-dev libbenchmark-dev      # tests and benchmarks

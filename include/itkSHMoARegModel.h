@@ -24,6 +24,7 @@
 #include "itkObject.h"
 #include "itkObjectFactory.h"
 #include "itkVector.h"
+#include "itkVectorImage.h"
 
 #include <array>
 #include <memory>
@@ -62,6 +63,8 @@ public:
   using VoxelDisplacementFieldType = Image<Vector<float, 3>, 3>;
   /** The expert chosen at each voxel for one direction (0 .. experts - 1). */
   using ExpertMapType = Image<unsigned char, 3>;
+  /** Gate probabilities: 3 x E components per voxel, direction-major (i, j, k), then expert. */
+  using GateProbabilityImageType = VectorImage<float, 3>;
 
   /** What one run of the network produces. */
   struct Prediction
@@ -69,6 +72,8 @@ public:
     VoxelDisplacementFieldType::Pointer VoxelDisplacement;
     /** Full-resolution SHMoE choices for the i, j and k directions; empty without SHMoE. */
     std::vector<ExpertMapType::Pointer> ExpertMaps;
+    /** Full-resolution SHMoE gate softmax, when asked for; null otherwise. */
+    GateProbabilityImageType::Pointer GateProbabilities;
     double Seconds{ 0.0 };
   };
 
@@ -105,6 +110,9 @@ public:
   GetNumberOfInputChannels() const;
   bool
   HasExpertMaps() const;
+  /** Experts per SHMoE layer (3 for kernels 1, 3, 5); 0 without SHMoE. */
+  unsigned int
+  GetNumberOfExperts() const;
 
   /** "auto", "cpu", "cuda" or "cuda:N"; throws if the device does not exist here. */
   void
@@ -119,7 +127,7 @@ public:
   /** Runs the network on a fixed and a moving image of the same grid, intensities in [0, 1].
    * The displacement maps a fixed voxel x to the moving voxel x + u(x). */
   Prediction
-  Predict(const NetworkImageType * fixed, const NetworkImageType * moving) const;
+  Predict(const NetworkImageType * fixed, const NetworkImageType * moving, bool gateProbabilities = false) const;
 
 protected:
   SHMoARegModel();

@@ -143,6 +143,13 @@ SHMoARegModel::HasExpertMaps() const
   return this->IsLoaded() && m_Implementation->network->config().spatialHeterogeneousMoE;
 }
 
+unsigned int
+SHMoARegModel::GetNumberOfExperts() const
+{
+  return this->HasExpertMaps() ? static_cast<unsigned int>(m_Implementation->network->config().expertKernels.size())
+                               : 0u;
+}
+
 void
 SHMoARegModel::SetDevice(const std::string & device)
 {
@@ -182,7 +189,7 @@ SHMoARegModel::SetNumberOfThreads(int threads)
 }
 
 SHMoARegModel::Prediction
-SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * moving) const
+SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * moving, bool gateProbabilities) const
 {
   if (!this->IsLoaded())
   {
@@ -191,6 +198,10 @@ SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * 
   if (fixed == nullptr || moving == nullptr)
   {
     itkExceptionMacro(<< "Predict needs a fixed and a moving image");
+  }
+  if (fixed->GetLargestPossibleRegion().GetNumberOfPixels() == 0)
+  {
+    itkExceptionMacro(<< "Predict needs non-empty images");
   }
   if (fixed->GetLargestPossibleRegion() != moving->GetLargestPossibleRegion())
   {
@@ -210,6 +221,10 @@ SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * 
     if (!output.routing.empty())
     {
       prediction.ExpertMaps = shmoareg::tensorToExpertMaps(output.routing.back().expertIds, fixed);
+      if (gateProbabilities)
+      {
+        prediction.GateProbabilities = shmoareg::tensorToGateProbabilities(output.routing.back().gateLogits, fixed);
+      }
     }
     prediction.Seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }

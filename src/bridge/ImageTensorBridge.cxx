@@ -72,4 +72,30 @@ tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * gr
   return maps;
 }
 
+itk::SHMoARegModel::GateProbabilityImageType::Pointer
+tensorToGateProbabilities(const torch::Tensor & gateLogits, const itk::ImageBase<3> * grid)
+{
+  if (gateLogits.dim() != 6)
+  {
+    itkGenericExceptionMacro(<< "gate logits must be [1, 3, E, D, H, W], got " << gateLogits.sizes());
+  }
+  checkTensorGrid(gateLogits.select(2, 0), grid, "gate logits");
+  const int64_t experts = gateLogits.size(2);
+  // [3, E, D, H, W] -> directions in ITK order -> [D, H, W, 3 * E] interleaved per voxel.
+  const torch::Tensor interleaved =
+    torch::softmax(gateLogits[0].to(torch::kCPU, torch::kFloat), 1)
+      .flip(0)
+      .reshape({ 3 * experts, gateLogits.size(3), gateLogits.size(4), gateLogits.size(5) })
+      .permute({ 1, 2, 3, 0 })
+      .contiguous();
+  using ProbabilityImage = itk::SHMoARegModel::GateProbabilityImageType;
+  auto image = ProbabilityImage::New();
+  image->CopyInformation(grid);
+  image->SetRegions(grid->GetLargestPossibleRegion());
+  image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(3 * experts));
+  image->Allocate();
+  std::copy_n(interleaved.data_ptr<float>(), interleaved.numel(), image->GetBufferPointer());
+  return image;
+}
+
 } // namespace shmoareg

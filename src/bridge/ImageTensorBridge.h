@@ -3,6 +3,7 @@
 //   ITK image on the network grid -> tensor           imageToTensor
 //   network field (voxels, tensor axes) -> ITK field   tensorToVoxelDisplacement
 //   network expert ids -> ITK label images             tensorToExpertMaps
+//   network gate logits -> ITK probability image       tensorToGateProbabilities
 //
 // Layout: an ITK buffer is x (index i) fastest; a tensor [B, C, D, H, W] is W fastest. So the
 // tensor's axes (D, H, W) are ITK's (k, j, i), and field channel c (tensor axis c) is ITK
@@ -33,6 +34,11 @@ tensorToVoxelDisplacement(const torch::Tensor & field, const itk::ImageBase<3> *
 // the i, j and k directions, on `grid`'s geometry.
 std::vector<ExpertMapType::Pointer>
 tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * grid);
+
+// [1, 3, E, k, j, i] gate logits -> softmax over the experts, as a vector image with 3 * E
+// components per voxel: direction i's E probabilities, then j's, then k's.
+itk::SHMoARegModel::GateProbabilityImageType::Pointer
+tensorToGateProbabilities(const torch::Tensor & gateLogits, const itk::ImageBase<3> * grid);
 
 } // namespace shmoareg
 

@@ -1,0 +1,126 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkMoEDisplacementFieldSource_h
+#define itkMoEDisplacementFieldSource_h
+
+#include "itkSHMoARegModel.h"
+#include "itkSHMoARegNetworkGrid.h"
+
+#include "itkImageToImageFilter.h"
+
+namespace itk {
+
+/** \class MoEDisplacementFieldSource
+ * \brief Runs a registration network on a fixed and a moving image that are already on the
+ * network grid; produces the displacement field and the per-direction expert maps.
+ *
+ * Inputs: FixedImage and MovingImage, float images of the same grid, intensities in [0, 1]
+ * (SHMoARegNetworkGrid::MakeGrid and NormalizeIntensities prepare them;
+ * SHMoARegistrationFilter does all of this for images of any grid).
+ *
+ * Outputs, all on the input grid:
+ *  - 0: the displacement field in physical millimetres (ITK's convention: a fixed point x maps
+ *       to x + u(x) in the moving image, components in the physical LPS frame);
+ *  - 1, 2, 3: the SHMoE expert chosen at every voxel for the i, j and k directions (the
+ *       paper's Fig. 2), from the full-resolution SHMoE layer; all zero for networks without
+ *       SHMoE;
+ *  - 4: with ComputeGateProbabilities on, the gate's softmax, 3 x E components per voxel
+ *       (direction i's E probabilities, then j's, then k's).
+ *
+ * The network runs as one step: progress jumps from 0 to 1 around it.
+ *
+ * \ingroup SHMoAReg
+ */
+class SHMoAReg_EXPORT MoEDisplacementFieldSource
+  : public ImageToImageFilter<SHMoARegNetworkGrid::ImageType, SHMoARegNetworkGrid::DisplacementFieldType>
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(MoEDisplacementFieldSource);
+
+  using Self = MoEDisplacementFieldSource;
+  using Superclass = ImageToImageFilter<SHMoARegNetworkGrid::ImageType, SHMoARegNetworkGrid::DisplacementFieldType>;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  itkNewMacro(Self);
+  itkTypeMacro(MoEDisplacementFieldSource, ImageToImageFilter);
+
+  using NetworkImageType = SHMoARegNetworkGrid::ImageType;
+  using DisplacementFieldType = SHMoARegNetworkGrid::DisplacementFieldType;
+  using ExpertMapType = SHMoARegModel::ExpertMapType;
+  using GateProbabilityImageType = SHMoARegModel::GateProbabilityImageType;
+  using ModelType = SHMoARegModel;
+
+  itkSetInputMacro(FixedImage, NetworkImageType);
+  itkGetInputMacro(FixedImage, NetworkImageType);
+  itkSetInputMacro(MovingImage, NetworkImageType);
+  itkGetInputMacro(MovingImage, NetworkImageType);
+
+  /** The network; shared, never modified. */
+  itkSetObjectMacro(Model, ModelType);
+  itkGetModifiableObjectMacro(Model, ModelType);
+
+  itkSetMacro(ComputeGateProbabilities, bool);
+  itkGetConstMacro(ComputeGateProbabilities, bool);
+  itkBooleanMacro(ComputeGateProbabilities);
+
+  DisplacementFieldType *
+  GetDisplacementField()
+  {
+    return this->GetOutput();
+  }
+
+  /** direction: 0 (i), 1 (j) or 2 (k). */
+  ExpertMapType *
+  GetExpertMap(unsigned int direction);
+
+  /** Null unless ComputeGateProbabilities was on. */
+  GateProbabilityImageType *
+  GetGateProbabilities();
+
+  /** Seconds the network took in the last update. */
+  itkGetConstMacro(NetworkSeconds, double);
+
+protected:
+  MoEDisplacementFieldSource();
+  ~MoEDisplacementFieldSource() override = default;
+
+  using Superclass::MakeOutput;
+  DataObject::Pointer
+  MakeOutput(DataObjectPointerArraySizeType index) override;
+
+  void
+  GenerateOutputInformation() override;
+  void
+  GenerateInputRequestedRegion() override;
+  void
+  EnlargeOutputRequestedRegion(DataObject * output) override;
+  void
+  GenerateData() override;
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+private:
+  typename ModelType::Pointer m_Model;
+  bool m_ComputeGateProbabilities{ false };
+  double m_NetworkSeconds{ 0.0 };
+};
+
+} // namespace itk
+
+#endif

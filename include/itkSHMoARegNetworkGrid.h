@@ -1,0 +1,67 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkSHMoARegNetworkGrid_h
+#define itkSHMoARegNetworkGrid_h
+
+#include "SHMoARegExport.h"
+
+#include "itkImage.h"
+#include "itkVector.h"
+
+namespace itk {
+
+/** \class SHMoARegNetworkGrid
+ * \brief The conversions between an image's physical space and the network grid.
+ *
+ * The data flow of the module, one function per arrow:
+ *  - MakeGrid: the network grid of an image, N voxels per axis covering its physical extent
+ *    (voxel edge to voxel edge) with its direction;
+ *  - NormalizeIntensities: intensities to [0, 1] between robust percentiles;
+ *  - VoxelToPhysical: a displacement in voxels of a grid to millimetres in ITK's physical (LPS)
+ *    frame, u_mm = D diag(spacing) u_voxel, ITK's displacement-field convention;
+ *  - PhysicalToVoxel: its inverse.
+ * (Image <-> tensor is the private ImageTensorBridge; resampling between grids is ITK's.)
+ *
+ * \ingroup SHMoAReg
+ */
+class SHMoAReg_EXPORT SHMoARegNetworkGrid
+{
+public:
+  using ImageType = Image<float, 3>;
+  using DisplacementFieldType = Image<Vector<float, 3>, 3>;
+  using SizeType = ImageType::SizeType;
+
+  /** An image (not allocated) with the network grid's geometry for `reference`. */
+  static ImageType::Pointer
+  MakeGrid(const ImageBase<3> * reference, const SizeType & size);
+
+  /** Maps the [lowPercentile, highPercentile] intensity range to [0, 1], clipping outside.
+   * A constant image becomes 0. Throws on NaN or infinite values. */
+  static void
+  NormalizeIntensities(ImageType * image, double lowPercentile = 0.5, double highPercentile = 99.5);
+
+  static DisplacementFieldType::Pointer
+  VoxelToPhysical(const DisplacementFieldType * voxelField);
+
+  static DisplacementFieldType::Pointer
+  PhysicalToVoxel(const DisplacementFieldType * physicalField);
+};
+
+} // namespace itk
+
+#endif

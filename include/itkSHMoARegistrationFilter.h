@@ -1,0 +1,170 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkSHMoARegistrationFilter_h
+#define itkSHMoARegistrationFilter_h
+
+#include "itkMoEDisplacementFieldSource.h"
+
+#include "itkImageToImageFilter.h"
+
+namespace itk {
+
+/** \class SHMoARegistrationFilter
+ * \brief Deformable registration of a moving image to a fixed image with a trained
+ * SHMoAReg network (or one of its baselines), in physical space.
+ *
+ * The fixed and moving images may have any scalar pixel type, size, spacing, origin and
+ * direction; their grids may differ as long as their physical spaces overlap (the moving image
+ * is sampled in physical space).
+ *
+ * What happens in GenerateData, one step each:
+ *  1. both images are resampled (linear) onto the network grid: NetworkGridSize voxels covering
+ *     the fixed image's physical extent, with its direction (SHMoARegNetworkGrid::MakeGrid);
+ *  2. intensities go to [0, 1] between the 0.5 and 99.5 percentiles, clipped
+ *     (SHMoARegNetworkGrid::NormalizeIntensities);
+ *  3. the network runs (MoEDisplacementFieldSource): a field in voxels of the network grid,
+ *     converted to millimetres (SHMoARegNetworkGrid::VoxelToPhysical);
+ *  4. the field is resampled (linear) onto the fixed image's grid.
+ *
+ * Outputs on the fixed image's grid:
+ *  - 0: the displacement field in physical millimetres, ITK's convention: a fixed point x maps
+ *       to x + u(x) in the moving image (itk::DisplacementFieldTransform, itk::WarpImageFilter,
+ *       elastix / transformix, ANTs and 3D Slicer apply it unchanged);
+ *  - 1: the moving image warped by it (linear interpolation);
+ *  - 2: with SetMovingLabelImage, the moving labels warped by it (nearest neighbour).
+ * The network-grid expert maps stay available through GetMoEDisplacementFieldSource().
+ *
+ * The model comes from SetModel (loaded once, shared between filters) or SetModelFileName.
+ * Progress is reported through preprocessing, network and resampling; AbortGenerateData is
+ * honoured between the steps.
+ *
+ * \ingroup SHMoAReg
+ */
+template <typename TFixedImage,
+          typename TMovingImage,
+          typename TDisplacementField = Image<Vector<float, 3>, 3>,
+          typename TLabelImage = Image<unsigned short, 3>>
+class ITK_TEMPLATE_EXPORT SHMoARegistrationFilter : public ImageToImageFilter<TFixedImage, TDisplacementField>
+{
+public:
+  ITK_DISALLOW_COPY_AND_MOVE(SHMoARegistrationFilter);
+
+  using Self = SHMoARegistrationFilter;
+  using Superclass = ImageToImageFilter<TFixedImage, TDisplacementField>;
+  using Pointer = SmartPointer<Self>;
+  using ConstPointer = SmartPointer<const Self>;
+
+  itkNewMacro(Self);
+  itkTypeMacro(SHMoARegistrationFilter, ImageToImageFilter);
+
+  static constexpr unsigned int ImageDimension = TFixedImage::ImageDimension;
+  static_assert(ImageDimension == 3 && TMovingImage::ImageDimension == 3 && TDisplacementField::ImageDimension == 3,
+                "SHMoARegistrationFilter registers 3D images");
+
+  using FixedImageType = TFixedImage;
+  using MovingImageType = TMovingImage;
+  using DisplacementFieldType = TDisplacementField;
+  using LabelImageType = TLabelImage;
+  using WarpedImageType = TMovingImage;
+  using ModelType = SHMoARegModel;
+  using NetworkSourceType = MoEDisplacementFieldSource;
+  using NetworkImageType = SHMoARegNetworkGrid::ImageType;
+  using NetworkFieldType = SHMoARegNetworkGrid::DisplacementFieldType;
+  using GridSizeType = typename NetworkImageType::SizeType;
+  using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
+
+  itkSetInputMacro(FixedImage, FixedImageType);
+  itkGetInputMacro(FixedImage, FixedImageType);
+  itkSetInputMacro(MovingImage, MovingImageType);
+  itkGetInputMacro(MovingImage, MovingImageType);
+  itkSetInputMacro(MovingLabelImage, LabelImageType);
+  itkGetInputMacro(MovingLabelImage, LabelImageType);
+
+  /** A loaded model, shared; takes precedence over ModelFileName. */
+  itkSetObjectMacro(Model, ModelType);
+  itkGetModifiableObjectMacro(Model, ModelType);
+  /** A model file, loaded at the next update (once per file name). */
+  itkSetStringMacro(ModelFileName);
+  itkGetStringMacro(ModelFileName);
+  /** "auto" (default), "cpu", "cuda" or "cuda:N"; a missing CUDA device is an error. */
+  itkSetStringMacro(Device);
+  itkGetStringMacro(Device);
+  /** Voxels of the network grid per axis (default 128^3, the paper's grid). */
+  itkSetMacro(NetworkGridSize, GridSizeType);
+  itkGetConstReferenceMacro(NetworkGridSize, GridSizeType);
+
+  DisplacementFieldType *
+  GetDisplacementField()
+  {
+    return this->GetOutput();
+  }
+  WarpedImageType *
+  GetWarpedImage();
+  LabelImageType *
+  GetWarpedLabelImage();
+
+  /** The inner network stage of the last update (expert maps on the network grid). */
+  NetworkSourceType *
+  GetMoEDisplacementFieldSource()
+  {
+    return m_NetworkSource;
+  }
+
+protected:
+  SHMoARegistrationFilter();
+  ~SHMoARegistrationFilter() override = default;
+
+  using Superclass::MakeOutput;
+  DataObject::Pointer
+  MakeOutput(DataObjectPointerArraySizeType index) override;
+
+  void
+  GenerateOutputInformation() override;
+  void
+  GenerateInputRequestedRegion() override;
+  void
+  EnlargeOutputRequestedRegion(DataObject * output) override;
+  void
+  VerifyInputInformation() const override;
+  void
+  GenerateData() override;
+  void
+  PrintSelf(std::ostream & os, Indent indent) const override;
+
+private:
+  ModelType *
+  ResolveModel();
+  void
+  CheckAbort();
+
+  typename ModelType::Pointer m_Model;
+  typename ModelType::Pointer m_LoadedModel;
+  std::string m_LoadedModelFileName;
+  std::string m_ModelFileName;
+  std::string m_Device{ "auto" };
+  GridSizeType m_NetworkGridSize;
+  typename NetworkSourceType::Pointer m_NetworkSource;
+};
+
+} // namespace itk
+
+#ifndef ITK_MANUAL_INSTANTIATION
+#  include "itkSHMoARegistrationFilter.hxx"
+#endif
+
+#endif

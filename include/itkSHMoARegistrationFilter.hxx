@@ -1,0 +1,303 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#ifndef itkSHMoARegistrationFilter_hxx
+#define itkSHMoARegistrationFilter_hxx
+
+#include "itkCastImageFilter.h"
+#include "itkImageRegionConstIterator.h"
+#include "itkNearestNeighborInterpolateImageFunction.h"
+#include "itkProgressAccumulator.h"
+#include "itkResampleImageFilter.h"
+#include "itkWarpImageFilter.h"
+
+#include <cmath>
+
+namespace itk {
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::SHMoARegistrationFilter()
+{
+  this->SetPrimaryInputName("FixedImage");
+  this->AddRequiredInputName("MovingImage", 1);
+  this->AddOptionalInputName("MovingLabelImage", 2);
+  this->SetNumberOfRequiredOutputs(3);
+  this->SetNthOutput(1, this->MakeOutput(1));
+  this->SetNthOutput(2, this->MakeOutput(2));
+  m_NetworkGridSize.Fill(128);
+  m_NetworkSource = NetworkSourceType::New();
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+DataObject::Pointer
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::MakeOutput(
+  DataObjectPointerArraySizeType index)
+{
+  if (index == 1)
+  {
+    return WarpedImageType::New().GetPointer();
+  }
+  if (index == 2)
+  {
+    return LabelImageType::New().GetPointer();
+  }
+  return Superclass::MakeOutput(index);
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+auto
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GetWarpedImage()
+  -> WarpedImageType *
+{
+  return dynamic_cast<WarpedImageType *>(this->ProcessObject::GetOutput(1));
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+auto
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GetWarpedLabelImage()
+  -> LabelImageType *
+{
+  return dynamic_cast<LabelImageType *>(this->ProcessObject::GetOutput(2));
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateOutputInformation()
+{
+  // Every output lives on the fixed image's grid.
+  Superclass::GenerateOutputInformation();
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateInputRequestedRegion()
+{
+  Superclass::GenerateInputRequestedRegion();
+  for (const auto & name : this->GetInputNames())
+  {
+    if (auto * input = dynamic_cast<ImageBase<ImageDimension> *>(this->ProcessObject::GetInput(name)))
+    {
+      input->SetRequestedRegionToLargestPossibleRegion();
+    }
+  }
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::EnlargeOutputRequestedRegion(
+  DataObject * output)
+{
+  Superclass::EnlargeOutputRequestedRegion(output);
+  output->SetRequestedRegionToLargestPossibleRegion();
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::VerifyInputInformation() const
+{
+  // Fixed and moving grids may differ (the moving image is sampled in physical space), so the
+  // base class's same-grid check does not apply. Labels must lie on the moving image's grid.
+  const LabelImageType * labels = this->GetMovingLabelImage();
+  const MovingImageType * moving = this->GetMovingImage();
+  if (labels && moving)
+  {
+    const double tolerance = 1e-6 * moving->GetSpacing()[0];
+    const bool sameGrid =
+      labels->GetLargestPossibleRegion() == moving->GetLargestPossibleRegion() &&
+      labels->GetSpacing().GetVnlVector().is_equal(moving->GetSpacing().GetVnlVector(), tolerance) &&
+      labels->GetOrigin().GetVnlVector().is_equal(moving->GetOrigin().GetVnlVector(), tolerance) &&
+      labels->GetDirection().GetVnlMatrix().is_equal(moving->GetDirection().GetVnlMatrix(), 1e-6);
+    if (!sameGrid)
+    {
+      itkExceptionMacro(<< "the moving label image must lie on the moving image's grid: label size "
+                        << labels->GetLargestPossibleRegion().GetSize() << ", spacing " << labels->GetSpacing()
+                        << ", origin " << labels->GetOrigin() << " vs moving size "
+                        << moving->GetLargestPossibleRegion().GetSize() << ", spacing " << moving->GetSpacing()
+                        << ", origin " << moving->GetOrigin());
+    }
+  }
+}
+
+namespace shmoareg_detail {
+template <typename TImage>
+void
+CheckRegistrationInput(const TImage * image, const char * name)
+{
+  if (image->GetLargestPossibleRegion().GetNumberOfPixels() == 0)
+  {
+    itkGenericExceptionMacro(<< "the " << name << " is empty");
+  }
+  if (!NumericTraits<typename TImage::PixelType>::is_integer)
+  {
+    ImageRegionConstIterator<TImage> it(image, image->GetLargestPossibleRegion());
+    for (; !it.IsAtEnd(); ++it)
+    {
+      if (!std::isfinite(static_cast<double>(it.Get())))
+      {
+        itkGenericExceptionMacro(<< "the " << name << " has NaN or infinite voxels (first at index " << it.GetIndex()
+                                 << ")");
+      }
+    }
+  }
+}
+} // namespace shmoareg_detail
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+auto
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ResolveModel() -> ModelType *
+{
+  if (m_Model)
+  {
+    m_Model->SetDevice(m_Device);
+    return m_Model;
+  }
+  if (m_ModelFileName.empty())
+  {
+    itkExceptionMacro(<< "no model: call SetModel or SetModelFileName");
+  }
+  if (!m_LoadedModel || m_LoadedModelFileName != m_ModelFileName)
+  {
+    auto model = ModelType::New();
+    model->SetDevice(m_Device);
+    model->LoadFromFile(m_ModelFileName);
+    m_LoadedModel = model;
+    m_LoadedModelFileName = m_ModelFileName;
+  }
+  m_LoadedModel->SetDevice(m_Device);
+  return m_LoadedModel;
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::CheckAbort()
+{
+  if (this->GetAbortGenerateData())
+  {
+    ProcessAborted aborted(__FILE__, __LINE__);
+    aborted.SetDescription("SHMoARegistrationFilter was aborted");
+    throw aborted;
+  }
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateData()
+{
+  const FixedImageType * fixed = this->GetFixedImage();
+  const MovingImageType * moving = this->GetMovingImage();
+  shmoareg_detail::CheckRegistrationInput(fixed, "fixed image");
+  shmoareg_detail::CheckRegistrationInput(moving, "moving image");
+  ModelType * model = this->ResolveModel();
+
+  this->UpdateProgress(0.0f);
+  auto progress = ProgressAccumulator::New();
+  progress->SetMiniPipelineFilter(this);
+  const LabelImageType * labels = this->GetMovingLabelImage();
+  // Progress weights: the network dominates; the warps share the last tenth.
+  const float warpWeight = labels ? 0.05f : 0.1f;
+
+  // 1-2. Both images onto the network grid, intensities to [0, 1].
+  const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_NetworkGridSize);
+  auto resampleFixed = ResampleImageFilter<FixedImageType, NetworkImageType>::New();
+  resampleFixed->SetInput(fixed);
+  resampleFixed->SetOutputParametersFromImage(grid);
+  resampleFixed->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  progress->RegisterInternalFilter(resampleFixed, 0.05f);
+  resampleFixed->Update();
+  this->CheckAbort();
+  auto resampleMoving = ResampleImageFilter<MovingImageType, NetworkImageType>::New();
+  resampleMoving->SetInput(moving);
+  resampleMoving->SetOutputParametersFromImage(grid);
+  resampleMoving->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  progress->RegisterInternalFilter(resampleMoving, 0.05f);
+  resampleMoving->Update();
+  this->CheckAbort();
+  typename NetworkImageType::Pointer fixedOnGrid = resampleFixed->GetOutput();
+  typename NetworkImageType::Pointer movingOnGrid = resampleMoving->GetOutput();
+  fixedOnGrid->DisconnectPipeline();
+  movingOnGrid->DisconnectPipeline();
+  SHMoARegNetworkGrid::NormalizeIntensities(fixedOnGrid);
+  SHMoARegNetworkGrid::NormalizeIntensities(movingOnGrid);
+
+  // 3. The network: a physical field on the network grid.
+  m_NetworkSource->SetModel(model);
+  m_NetworkSource->SetFixedImage(fixedOnGrid);
+  m_NetworkSource->SetMovingImage(movingOnGrid);
+  m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  progress->RegisterInternalFilter(m_NetworkSource, 0.7f);
+  m_NetworkSource->Update();
+  this->CheckAbort();
+
+  // 4. The field onto the fixed grid.
+  using FieldResampler = ResampleImageFilter<NetworkFieldType, NetworkFieldType>;
+  auto resampleField = FieldResampler::New();
+  resampleField->SetInput(m_NetworkSource->GetDisplacementField());
+  // The default linear interpolator interpolates each vector component.
+  resampleField->SetOutputParametersFromImage(fixed);
+  resampleField->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  progress->RegisterInternalFilter(resampleField, 0.1f);
+  auto castField = CastImageFilter<NetworkFieldType, DisplacementFieldType>::New();
+  castField->SetInput(resampleField->GetOutput());
+  castField->Update();
+  typename DisplacementFieldType::Pointer field = castField->GetOutput();
+  field->DisconnectPipeline();
+  this->GraftOutput(field);
+  this->CheckAbort();
+
+  // The moving image (linear) and labels (nearest) warped by the field, on the fixed grid.
+  auto warpImage = WarpImageFilter<MovingImageType, WarpedImageType, DisplacementFieldType>::New();
+  warpImage->SetInput(moving);
+  warpImage->SetDisplacementField(field);
+  warpImage->SetOutputParametersFromImage(fixed);
+  warpImage->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  progress->RegisterInternalFilter(warpImage, warpWeight);
+  warpImage->GraftOutput(this->GetWarpedImage());
+  warpImage->Update();
+  this->GetWarpedImage()->Graft(warpImage->GetOutput());
+
+  if (labels)
+  {
+    this->CheckAbort();
+    auto warpLabels = WarpImageFilter<LabelImageType, LabelImageType, DisplacementFieldType>::New();
+    warpLabels->SetInput(labels);
+    warpLabels->SetDisplacementField(field);
+    warpLabels->SetInterpolator(NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
+    warpLabels->SetOutputParametersFromImage(fixed);
+    warpLabels->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+    progress->RegisterInternalFilter(warpLabels, warpWeight);
+    warpLabels->GraftOutput(this->GetWarpedLabelImage());
+    warpLabels->Update();
+    this->GetWarpedLabelImage()->Graft(warpLabels->GetOutput());
+  }
+  this->UpdateProgress(1.0f);
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::PrintSelf(std::ostream & os,
+                                                                                               Indent indent) const
+{
+  Superclass::PrintSelf(os, indent);
+  os << indent << "Model: " << (m_Model ? m_Model->GetPresetName() : std::string("(none)")) << std::endl;
+  os << indent << "ModelFileName: " << m_ModelFileName << std::endl;
+  os << indent << "Device: " << m_Device << std::endl;
+  os << indent << "NetworkGridSize: " << m_NetworkGridSize << std::endl;
+}
+
+} // namespace itk
+
+#endif

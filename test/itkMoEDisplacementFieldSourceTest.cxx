@@ -1,0 +1,143 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "itkMoEDisplacementFieldSource.h"
+
+#include "itkImageRegionConstIterator.h"
+#include "itkImageRegionIteratorWithIndex.h"
+#include "itkTestingMacros.h"
+
+#include <cmath>
+
+namespace {
+using ImageType = itk::SHMoARegNetworkGrid::ImageType;
+using FieldType = itk::SHMoARegNetworkGrid::DisplacementFieldType;
+
+ImageType::Pointer
+makeBlob(double centre, const itk::ImageBase<3> * geometry)
+{
+  auto image = ImageType::New();
+  image->CopyInformation(geometry);
+  image->SetRegions(geometry->GetLargestPossibleRegion());
+  image->Allocate();
+  itk::ImageRegionIteratorWithIndex<ImageType> it(image, image->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    const auto i = it.GetIndex();
+    const double r2 = (i[0] - centre) * (i[0] - centre) + (i[1] - 16.0) * (i[1] - 16.0) + (i[2] - 16.0) * (i[2] - 16.0);
+    it.Set(static_cast<float>(std::exp(-r2 / 60.0)));
+  }
+  return image;
+}
+} // namespace
+
+int
+itkMoEDisplacementFieldSourceTest(int, char *[])
+{
+  // A network grid with anisotropic spacing and a non-identity direction.
+  auto geometry = ImageType::New();
+  geometry->SetRegions(ImageType::SizeType{ { 32, 32, 32 } });
+  const double spacing[3] = { 1.5, 2.0, 1.0 };
+  geometry->SetSpacing(spacing);
+  ImageType::DirectionType direction;
+  direction.Fill(0.0);
+  direction(0, 1) = 1.0; // i along y, j along -x, k along z
+  direction(1, 0) = -1.0;
+  direction(2, 2) = 1.0;
+  geometry->SetDirection(direction);
+
+  auto model = itk::SHMoARegModel::New();
+  model->SetDevice("cpu");
+  model->CreateFromPreset("SHMoAReg", 3);
+
+  auto source = itk::MoEDisplacementFieldSource::New();
+  ITK_EXERCISE_BASIC_OBJECT_METHODS(source, MoEDisplacementFieldSource, ImageToImageFilter);
+  source->SetFixedImage(makeBlob(14.0, geometry));
+  source->SetMovingImage(makeBlob(18.0, geometry));
+  ITK_TRY_EXPECT_EXCEPTION(source->Update()); // no model yet
+  source->SetModel(model);
+  source->ComputeGateProbabilitiesOn();
+  ITK_TRY_EXPECT_NO_EXCEPTION(source->Update());
+
+  // Field in mm = D diag(spacing) (network voxels).
+  const auto prediction = model->Predict(source->GetFixedImage(), source->GetMovingImage(), true);
+  const FieldType * field = source->GetDisplacementField();
+  ITK_TEST_EXPECT_TRUE(field->GetDirection() == direction);
+  const itk::Index<3> probe{ { 5, 20, 11 } };
+  const auto voxel = prediction.VoxelDisplacement->GetPixel(probe);
+  const auto mm = field->GetPixel(probe);
+  for (unsigned int r = 0; r < 3; ++r)
+  {
+    double expected = 0.0;
+    for (unsigned int a = 0; a < 3; ++a)
+      expected += direction(r, a) * spacing[a] * voxel[a];
+    ITK_TEST_EXPECT_TRUE(std::abs(mm[r] - expected) < 1e-6);
+  }
+  // And back.
+  const auto back = itk::SHMoARegNetworkGrid::PhysicalToVoxel(field);
+  ITK_TEST_EXPECT_TRUE((back->GetPixel(probe) - voxel).GetNorm() < 1e-6);
+
+  // Expert maps: one per direction, values in {0, 1, 2}, the network's choices.
+  bool inRange = true, sameAsNetwork = true;
+  std::set<int> seen;
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    const auto * map = source->GetExpertMap(d);
+    ITK_TEST_EXPECT_EQUAL(map->GetLargestPossibleRegion(), geometry->GetLargestPossibleRegion());
+    itk::ImageRegionConstIterator<itk::SHMoARegModel::ExpertMapType> it(map, map->GetLargestPossibleRegion());
+    itk::ImageRegionConstIterator<itk::SHMoARegModel::ExpertMapType> ref(prediction.ExpertMaps[d],
+                                                                         map->GetLargestPossibleRegion());
+    for (; !it.IsAtEnd(); ++it, ++ref)
+    {
+      inRange = inRange && it.Get() < 3;
+      sameAsNetwork = sameAsNetwork && it.Get() == ref.Get();
+      seen.insert(it.Get());
+    }
+  }
+  ITK_TEST_EXPECT_TRUE(inRange);
+  ITK_TEST_EXPECT_TRUE(sameAsNetwork);
+  ITK_TEST_EXPECT_TRUE(seen.size() > 1); // heterogeneous choices
+  ITK_TRY_EXPECT_EXCEPTION(source->GetExpertMap(3));
+
+  // Gate probabilities: 3 x 3 components, each direction's sum is 1, the argmax is the map.
+  const auto * gates = source->GetGateProbabilities();
+  ITK_TEST_EXPECT_EQUAL(gates->GetNumberOfComponentsPerPixel(), 9u);
+  const auto p = gates->GetPixel(probe);
+  for (unsigned int d = 0; d < 3; ++d)
+  {
+    ITK_TEST_EXPECT_TRUE(std::abs(p[3 * d] + p[3 * d + 1] + p[3 * d + 2] - 1.0) < 1e-5);
+    unsigned int best = 0;
+    for (unsigned int e = 1; e < 3; ++e)
+      if (p[3 * d + e] > p[3 * d + best])
+        best = e;
+    ITK_TEST_EXPECT_EQUAL(best, static_cast<unsigned int>(source->GetExpertMap(d)->GetPixel(probe)));
+  }
+
+  // Mismatched grids and NaN are refused by name.
+  auto smaller = ImageType::New();
+  smaller->SetRegions(ImageType::SizeType{ { 16, 32, 32 } });
+  smaller->Allocate(true);
+  source->SetMovingImage(smaller);
+  ITK_TRY_EXPECT_EXCEPTION(source->Update());
+  auto withNaN = makeBlob(18.0, geometry);
+  withNaN->SetPixel(probe, std::nanf(""));
+  source->SetMovingImage(withNaN);
+  ITK_TRY_EXPECT_EXCEPTION(source->Update());
+
+  std::cout << "Test finished." << std::endl;
+  return EXIT_SUCCESS;
+}

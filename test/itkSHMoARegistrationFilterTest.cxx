@@ -1,0 +1,386 @@
+/*=========================================================================
+ *
+ *  Copyright NumFOCUS
+ *
+ *  Licensed under the Apache License, Version 2.0 (the "License");
+ *  you may not use this file except in compliance with the License.
+ *  You may obtain a copy of the License at
+ *
+ *         http://www.apache.org/licenses/LICENSE-2.0.txt
+ *
+ *  Unless required by applicable law or agreed to in writing, software
+ *  distributed under the License is distributed on an "AS IS" BASIS,
+ *  WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ *  See the License for the specific language governing permissions and
+ *  limitations under the License.
+ *
+ *=========================================================================*/
+#include "itkSHMoARegistrationFilter.h"
+
+#include "SHMoARegTestModels.h"
+
+#include "itkCommand.h"
+#include "itkEuler3DTransform.h"
+#include "itkImageRegionConstIterator.h"
+#include "itkImageRegionIteratorWithIndex.h"
+#include "itkResampleImageFilter.h"
+#include "itkTestingMacros.h"
+#include "itkWarpImageFilter.h"
+
+#include <cmath>
+#include <fstream>
+
+namespace {
+using FixedImageType = itk::Image<float, 3>;
+using MovingImageType = itk::Image<float, 3>;
+using FieldType = itk::Image<itk::Vector<float, 3>, 3>;
+using LabelImageType = itk::Image<unsigned short, 3>;
+using FilterType = itk::SHMoARegistrationFilter<FixedImageType, MovingImageType, FieldType, LabelImageType>;
+
+// A rotated, anisotropic fixed grid: spacing (3, 3, 2), direction from Euler angles.
+FixedImageType::Pointer
+makeFixed()
+{
+  auto image = FixedImageType::New();
+  image->SetRegions(FixedImageType::SizeType{ { 20, 22, 24 } });
+  const double spacing[3] = { 3.0, 3.0, 2.0 };
+  image->SetSpacing(spacing);
+  auto rotation = itk::Euler3DTransform<double>::New();
+  rotation->SetRotation(0.2, -0.1, 0.5);
+  image->SetDirection(rotation->GetMatrix());
+  FixedImageType::PointType origin;
+  origin[0] = -25.0;
+  origin[1] = -30.0;
+  origin[2] = -20.0;
+  image->SetOrigin(origin);
+  image->Allocate();
+  itk::ImageRegionIteratorWithIndex<FixedImageType> it(image, image->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    FixedImageType::PointType p;
+    image->TransformIndexToPhysicalPoint(it.GetIndex(), p);
+    it.Set(static_cast<float>(std::sin(p[0] / 15.0) + std::cos(p[1] / 12.0) + p[2] / 40.0));
+  }
+  return image;
+}
+
+// The moving image on its own (isotropic, identity-direction) grid covering the fixed one:
+// an analytic function of the physical point, so warped values are known.
+double
+movingValue(const itk::Point<double, 3> & p)
+{
+  return 100.0 + 0.5 * p[0] - 0.25 * p[1] + 0.75 * p[2];
+}
+
+MovingImageType::Pointer
+makeMoving()
+{
+  auto image = MovingImageType::New();
+  image->SetRegions(MovingImageType::SizeType{ { 64, 64, 64 } });
+  const double spacing[3] = { 2.5, 2.5, 2.5 };
+  image->SetSpacing(spacing);
+  MovingImageType::PointType origin;
+  origin.Fill(-80.0);
+  image->SetOrigin(origin);
+  image->Allocate();
+  itk::ImageRegionIteratorWithIndex<MovingImageType> it(image, image->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    MovingImageType::PointType p;
+    image->TransformIndexToPhysicalPoint(it.GetIndex(), p);
+    it.Set(static_cast<float>(movingValue(p)));
+  }
+  return image;
+}
+
+double
+maxDifference(const MovingImageType * a, const MovingImageType * b)
+{
+  itk::ImageRegionConstIterator<MovingImageType> ia(a, a->GetLargestPossibleRegion());
+  itk::ImageRegionConstIterator<MovingImageType> ib(b, b->GetLargestPossibleRegion());
+  double worst = 0.0;
+  for (; !ia.IsAtEnd(); ++ia, ++ib)
+  {
+    worst = std::max(worst, std::abs(static_cast<double>(ia.Get()) - static_cast<double>(ib.Get())));
+  }
+  return worst;
+}
+
+bool
+throwsWith(const std::function<void()> & call, const std::string & text)
+{
+  try
+  {
+    call();
+  }
+  catch (const itk::ExceptionObject & error)
+  {
+    const bool found = std::string(error.GetDescription()).find(text) != std::string::npos;
+    if (!found)
+    {
+      std::cerr << "message lacks '" << text << "': " << error.GetDescription() << std::endl;
+    }
+    return found;
+  }
+  std::cerr << "no exception (expected one naming '" << text << "')" << std::endl;
+  return false;
+}
+
+class ProgressRecorder : public itk::Command
+{
+public:
+  using Self = ProgressRecorder;
+  using Pointer = itk::SmartPointer<Self>;
+  itkNewMacro(Self);
+  void
+  Execute(itk::Object * caller, const itk::EventObject & event) override
+  {
+    Execute(static_cast<const itk::Object *>(caller), event);
+  }
+  void
+  Execute(const itk::Object * caller, const itk::EventObject & event) override
+  {
+    if (itk::ProgressEvent().CheckEvent(&event))
+    {
+      values.push_back(static_cast<const itk::ProcessObject *>(caller)->GetProgress());
+    }
+  }
+  std::vector<float> values;
+};
+} // namespace
+
+int
+itkSHMoARegistrationFilterTest(int argc, char * argv[])
+{
+  if (argc < 2)
+  {
+    std::cerr << "usage: " << itkNameOfTestExecutableMacro(argv) << " temporaryDirectory" << std::endl;
+    return EXIT_FAILURE;
+  }
+  const std::string folder = argv[1];
+  const auto fixed = makeFixed();
+  const auto moving = makeMoving();
+  FilterType::GridSizeType grid;
+  grid.Fill(16);
+
+  // --- A constant translation of (2, -1, 3) mm. In voxels of the network grid (index order):
+  // v = diag(1 / spacing_net) D^T t.
+  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(fixed, grid);
+  const itk::Vector<double, 3> translation{ std::array<double, 3>{ 2.0, -1.0, 3.0 }.data() };
+  const itk::Vector<double, 3> rotated =
+    itk::Matrix<double, 3, 3>(networkGrid->GetDirection().GetTranspose()) * translation;
+  std::array<double, 3> voxels;
+  for (unsigned int a = 0; a < 3; ++a)
+  {
+    voxels[a] = rotated[a] / networkGrid->GetSpacing()[a];
+  }
+  const std::string translationModel = folder + "/translation.pt";
+  shmoareg_test::writeConstantDisplacementModel(translationModel, voxels);
+
+  auto filter = FilterType::New();
+  ITK_EXERCISE_BASIC_OBJECT_METHODS(filter, SHMoARegistrationFilter, ImageToImageFilter);
+  filter->SetFixedImage(fixed);
+  filter->SetMovingImage(moving);
+  filter->SetModelFileName(translationModel);
+  filter->SetDevice("cpu");
+  filter->SetNetworkGridSize(grid);
+  auto progress = ProgressRecorder::New();
+  filter->AddObserver(itk::ProgressEvent(), progress);
+  ITK_TRY_EXPECT_NO_EXCEPTION(filter->Update());
+
+  // The field equals the analytic translation everywhere, in mm, on the fixed grid.
+  const FieldType * field = filter->GetDisplacementField();
+  ITK_TEST_EXPECT_EQUAL(field->GetLargestPossibleRegion(), fixed->GetLargestPossibleRegion());
+  ITK_TEST_EXPECT_TRUE(field->GetSpacing() == fixed->GetSpacing());
+  ITK_TEST_EXPECT_TRUE(field->GetDirection() == fixed->GetDirection());
+  double worstField = 0.0;
+  itk::ImageRegionConstIterator<FieldType> f(field, field->GetLargestPossibleRegion());
+  for (; !f.IsAtEnd(); ++f)
+  {
+    for (unsigned int a = 0; a < 3; ++a)
+    {
+      worstField = std::max(worstField, std::abs(f.Get()[a] - translation[a]));
+    }
+  }
+  std::cout << "largest deviation of the field from (2, -1, 3) mm: " << worstField << std::endl;
+  ITK_TEST_EXPECT_TRUE(worstField < 1e-4);
+
+  // WarpImageFilter applying the filter's field gives the filter's warped image.
+  using WarpType = itk::WarpImageFilter<MovingImageType, MovingImageType, FieldType>;
+  auto warp = WarpType::New();
+  warp->SetInput(moving);
+  warp->SetDisplacementField(field);
+  warp->SetOutputParametersFromImage(fixed);
+  warp->Update();
+  const double warpDifference = maxDifference(warp->GetOutput(), filter->GetWarpedImage());
+  std::cout << "filter warped vs WarpImageFilter: " << warpDifference << std::endl;
+  ITK_TEST_EXPECT_TRUE(warpDifference < 1e-4);
+
+  // And the warped image is the moving function at x + t (linear function: exact up to float).
+  double worstWarped = 0.0;
+  itk::ImageRegionConstIteratorWithIndex<MovingImageType> w(filter->GetWarpedImage(),
+                                                            filter->GetWarpedImage()->GetLargestPossibleRegion());
+  for (; !w.IsAtEnd(); ++w)
+  {
+    itk::Point<double, 3> p;
+    fixed->TransformIndexToPhysicalPoint(w.GetIndex(), p);
+    worstWarped = std::max(worstWarped, std::abs(w.Get() - movingValue(p + translation)));
+  }
+  std::cout << "warped vs analytic moving(x + t): " << worstWarped << std::endl;
+  ITK_TEST_EXPECT_TRUE(worstWarped < 1e-3);
+
+  // Progress ran from 0 to 1 through the steps (the network is 70% of it).
+  ITK_TEST_EXPECT_TRUE(progress->values.size() >= 4);
+  ITK_TEST_EXPECT_EQUAL(progress->values.front(), 0.0f);
+  ITK_TEST_EXPECT_TRUE(std::count_if(progress->values.begin(), progress->values.end(), [](float v) {
+                         return v >= 0.79f && v < 1.0f;
+                       }) > 0);
+  ITK_TEST_EXPECT_TRUE(std::abs(progress->values.back() - 1.0f) < 1e-6f);
+
+  // --- A zero model: field zero, warped image = moving resampled onto the fixed grid.
+  const std::string zeroModel = folder + "/zero.pt";
+  shmoareg_test::writeConstantDisplacementModel(zeroModel, { 0.0, 0.0, 0.0 });
+  auto zero = FilterType::New();
+  zero->SetFixedImage(fixed);
+  zero->SetMovingImage(moving);
+  auto zeroNetwork = itk::SHMoARegModel::New();
+  zeroNetwork->SetDevice("cpu");
+  zeroNetwork->LoadFromFile(zeroModel);
+  zero->SetModel(zeroNetwork);
+  zero->SetDevice("cpu");
+  zero->SetNetworkGridSize(grid);
+  zero->Update();
+  double largestZero = 0.0;
+  itk::ImageRegionConstIterator<FieldType> z(zero->GetDisplacementField(),
+                                             zero->GetDisplacementField()->GetLargestPossibleRegion());
+  for (; !z.IsAtEnd(); ++z)
+  {
+    largestZero = std::max(largestZero, static_cast<double>(z.Get().GetNorm()));
+  }
+  ITK_TEST_EXPECT_EQUAL(largestZero, 0.0);
+  auto resample = itk::ResampleImageFilter<MovingImageType, MovingImageType>::New();
+  resample->SetInput(moving);
+  resample->SetOutputParametersFromImage(fixed);
+  resample->Update();
+  const double zeroDifference = maxDifference(resample->GetOutput(), zero->GetWarpedImage());
+  std::cout << "zero model: warped vs moving resampled on the fixed grid: " << zeroDifference << std::endl;
+  ITK_TEST_EXPECT_TRUE(zeroDifference < 1e-4);
+
+  // --- Round trip: with the network grid equal to the fixed grid, the filter's field back in
+  // voxel units equals the network's own output on the preprocessed images.
+  const std::string randomModel = folder + "/random.pt";
+  shmoareg_test::writeRandomFieldModel(randomModel, 7);
+  auto roundTrip = FilterType::New();
+  roundTrip->SetFixedImage(fixed);
+  roundTrip->SetMovingImage(moving);
+  roundTrip->SetModelFileName(randomModel);
+  roundTrip->SetDevice("cpu");
+  roundTrip->SetNetworkGridSize(fixed->GetLargestPossibleRegion().GetSize());
+  roundTrip->Update();
+  auto network = itk::SHMoARegModel::New();
+  network->SetDevice("cpu");
+  network->LoadFromFile(randomModel);
+  auto * inner = roundTrip->GetMoEDisplacementFieldSource();
+  const auto direct = network->Predict(inner->GetFixedImage(), inner->GetMovingImage());
+  const auto backToVoxels = itk::SHMoARegNetworkGrid::PhysicalToVoxel(roundTrip->GetDisplacementField());
+  double worstRoundTrip = 0.0, largest = 0.0;
+  itk::ImageRegionConstIterator<FieldType> a(backToVoxels, backToVoxels->GetLargestPossibleRegion());
+  itk::ImageRegionConstIterator<FieldType> b(direct.VoxelDisplacement,
+                                             direct.VoxelDisplacement->GetLargestPossibleRegion());
+  for (; !a.IsAtEnd(); ++a, ++b)
+  {
+    worstRoundTrip = std::max(worstRoundTrip, static_cast<double>((a.Get() - b.Get()).GetNorm()));
+    largest = std::max(largest, static_cast<double>(b.Get().GetNorm()));
+  }
+  std::cout << "round trip: largest network displacement " << largest << " voxels, deviation " << worstRoundTrip
+            << std::endl;
+  ITK_TEST_EXPECT_TRUE(largest > 0.01);
+  ITK_TEST_EXPECT_TRUE(worstRoundTrip < 1e-4);
+
+  // --- Labels are warped by nearest neighbour and keep their values.
+  auto labels = LabelImageType::New();
+  labels->CopyInformation(moving);
+  labels->SetRegions(moving->GetLargestPossibleRegion());
+  labels->Allocate();
+  itk::ImageRegionIteratorWithIndex<LabelImageType> l(labels, labels->GetLargestPossibleRegion());
+  for (; !l.IsAtEnd(); ++l)
+  {
+    l.Set(static_cast<unsigned short>((l.GetIndex()[0] / 8) * 7 + 3));
+  }
+  filter->SetMovingLabelImage(labels);
+  filter->Update();
+  std::set<unsigned short> allowed;
+  for (int i = 0; i < 8; ++i)
+    allowed.insert(static_cast<unsigned short>(i * 7 + 3));
+  allowed.insert(0);
+  bool labelsKept = true;
+  itk::ImageRegionConstIterator<LabelImageType> wl(filter->GetWarpedLabelImage(),
+                                                   filter->GetWarpedLabelImage()->GetLargestPossibleRegion());
+  for (; !wl.IsAtEnd(); ++wl)
+  {
+    labelsKept = labelsKept && allowed.count(wl.Get()) > 0;
+  }
+  ITK_TEST_EXPECT_TRUE(labelsKept);
+
+  // --- Bad input: each an exception that names the problem.
+  auto bad = FilterType::New();
+  bad->SetDevice("cpu");
+  bad->SetNetworkGridSize(grid);
+  bad->SetFixedImage(fixed);
+  bad->SetMovingImage(moving);
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "no model"));
+  bad->SetModelFileName(folder + "/missing.pt");
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "missing.pt"));
+  std::ofstream(folder + "/garbage.pt") << "garbage";
+  bad->SetModelFileName(folder + "/garbage.pt");
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "garbage.pt"));
+  shmoareg_test::writeTwoChannelModel(folder + "/two-channels.pt");
+  bad->SetModelFileName(folder + "/two-channels.pt");
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "channels"));
+  bad->SetModelFileName(translationModel);
+
+  auto withNaN = FixedImageType::New();
+  withNaN->Graft(makeFixed());
+  withNaN->SetPixel({ { 3, 4, 5 } }, std::nanf(""));
+  bad->SetFixedImage(withNaN);
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "NaN"));
+  bad->SetFixedImage(fixed);
+
+  auto empty = MovingImageType::New();
+  empty->SetRegions(MovingImageType::SizeType{ { 0, 0, 0 } });
+  empty->Allocate();
+  bad->SetMovingImage(empty);
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "empty"));
+  bad->SetMovingImage(moving);
+
+  auto offGrid = LabelImageType::New();
+  offGrid->SetRegions(LabelImageType::SizeType{ { 10, 10, 10 } });
+  offGrid->Allocate(true);
+  bad->SetMovingLabelImage(offGrid);
+  ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "moving label image must lie on the moving image's grid"));
+  bad->SetMovingLabelImage(labels);
+
+  bad->SetDevice("cuda");
+  try
+  {
+    bad->Update();
+    std::cout << "CUDA is available here: the missing-CUDA error path is not exercised" << std::endl;
+  }
+  catch (const itk::ExceptionObject & error)
+  {
+    ITK_TEST_EXPECT_TRUE(std::string(error.GetDescription()).find("CUDA") != std::string::npos);
+  }
+  bad->SetDevice("cpu");
+
+  // Aborting: an observer that asks to stop at the first progress event.
+  auto abortOnProgress = itk::CStyleCommand::New();
+  abortOnProgress->SetCallback([](itk::Object * caller, const itk::EventObject &, void *) {
+    static_cast<itk::ProcessObject *>(caller)->AbortGenerateDataOn();
+  });
+  bad->AddObserver(itk::ProgressEvent(), abortOnProgress);
+  bad->Modified();
+  ITK_TRY_EXPECT_EXCEPTION(bad->Update());
+
+  std::cout << "Test finished." << std::endl;
+  return EXIT_SUCCESS;
+}

@@ -53,8 +53,14 @@ fi
 
 # Configured every time (cheap when nothing changed) so a module added to itk-module.cmake
 # is switched on in a cached tree too.
+# Debian's LibTorch loads OpenCV, which loads Debian's GDCM: an ITK tree with its own GDCM
+# would put two copies of the gdcm:: symbols in one process (a double free at exit). Use the
+# system GDCM, as Debian's ITK does.
+dpkg-query -W -f='${Status}' libgdcm-dev 2>/dev/null | grep -q "install ok installed" ||
+  { SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y --no-install-recommends libgdcm-dev; }
 if true; then
   cmake -S "$src" -B "$build" -G Ninja \
+    -DITK_USE_SYSTEM_GDCM=ON \
     -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF -DBUILD_EXAMPLES=OFF \
     -DITK_BUILD_DEFAULT_MODULES=OFF -DITK_SKIP_PATH_LENGTH_CHECKS=ON \

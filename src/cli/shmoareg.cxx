@@ -4,10 +4,7 @@
 #include "itkSHMoARegModel.h"
 
 #include "itkImageFileReader.h"
-#include "itkLinearInterpolateImageFunction.h"
-#include "itkMetaImageIOFactory.h"
-#include "itkNiftiImageIOFactory.h"
-#include "itkNrrdImageIOFactory.h"
+#include "itkSHMoARegImageIO.h"
 #include "itkResampleImageFilter.h"
 
 #include <algorithm>
@@ -224,9 +221,7 @@ printUsage(std::ostream & out)
 int
 main(int argc, char * argv[])
 {
-  itk::NiftiImageIOFactory::RegisterOneFactory();
-  itk::MetaImageIOFactory::RegisterOneFactory();
-  itk::NrrdImageIOFactory::RegisterOneFactory();
+  itk::SHMoARegRegisterImageIO();
   if (argc < 2)
   {
     printUsage(std::cerr);

@@ -18,6 +18,8 @@
 #ifndef itkAverageSymmetricSurfaceDistanceImageFilter_hxx
 #define itkAverageSymmetricSurfaceDistanceImageFilter_hxx
 
+#include "itkAverageSymmetricSurfaceDistanceImageFilter.h"
+
 #include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkSignedMaurerDistanceMapImageFilter.h"

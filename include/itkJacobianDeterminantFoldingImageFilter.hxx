@@ -18,6 +18,8 @@
 #ifndef itkJacobianDeterminantFoldingImageFilter_hxx
 #define itkJacobianDeterminantFoldingImageFilter_hxx
 
+#include "itkJacobianDeterminantFoldingImageFilter.h"
+
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionIteratorWithIndex.h"
 #include "vnl/vnl_det.h"

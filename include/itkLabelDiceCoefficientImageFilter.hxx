@@ -18,6 +18,8 @@
 #ifndef itkLabelDiceCoefficientImageFilter_hxx
 #define itkLabelDiceCoefficientImageFilter_hxx
 
+#include "itkLabelDiceCoefficientImageFilter.h"
+
 #include "itkImageRegionConstIteratorWithIndex.h"
 
 namespace itk {

@@ -18,6 +18,8 @@
 #ifndef itkLabelImageComparisonFilter_hxx
 #define itkLabelImageComparisonFilter_hxx
 
+#include "itkLabelImageComparisonFilter.h"
+
 #include "itkImageRegionConstIteratorWithIndex.h"
 
 #include <cmath>

@@ -18,6 +18,8 @@
 #ifndef itkSHMoARegistrationFilter_hxx
 #define itkSHMoARegistrationFilter_hxx
 
+#include "itkSHMoARegistrationFilter.h"
+
 #include "itkCastImageFilter.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"

@@ -72,7 +72,7 @@ tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * gr
   return maps;
 }
 
-itk::SHMoARegModel::GateProbabilityImageType::Pointer
+GateProbabilityImageType::Pointer
 tensorToGateProbabilities(const torch::Tensor & gateLogits, const itk::ImageBase<3> * grid)
 {
   if (gateLogits.dim() != 6)
@@ -88,8 +88,7 @@ tensorToGateProbabilities(const torch::Tensor & gateLogits, const itk::ImageBase
       .reshape({ 3 * experts, gateLogits.size(3), gateLogits.size(4), gateLogits.size(5) })
       .permute({ 1, 2, 3, 0 })
       .contiguous();
-  using ProbabilityImage = itk::SHMoARegModel::GateProbabilityImageType;
-  auto image = ProbabilityImage::New();
+  auto image = GateProbabilityImageType::New();
   image->CopyInformation(grid);
   image->SetRegions(grid->GetLargestPossibleRegion());
   image->SetNumberOfComponentsPerPixel(static_cast<unsigned int>(3 * experts));

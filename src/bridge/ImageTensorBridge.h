@@ -11,15 +11,19 @@
 #ifndef shmoareg_ImageTensorBridge_h
 #define shmoareg_ImageTensorBridge_h
 
-#include "itkSHMoARegModel.h"
+#include "itkImage.h"
+#include "itkVector.h"
+#include "itkVectorImage.h"
 
 #include <torch/torch.h>
 
 namespace shmoareg {
 
-using NetworkImageType = itk::SHMoARegModel::NetworkImageType;
-using VoxelDisplacementFieldType = itk::SHMoARegModel::VoxelDisplacementFieldType;
-using ExpertMapType = itk::SHMoARegModel::ExpertMapType;
+// The same types as itk::SHMoARegModel's (whose header is not needed here).
+using NetworkImageType = itk::Image<float, 3>;
+using VoxelDisplacementFieldType = itk::Image<itk::Vector<float, 3>, 3>;
+using ExpertMapType = itk::Image<unsigned char, 3>;
+using GateProbabilityImageType = itk::VectorImage<float, 3>;
 
 // [1, 1, k, j, i] float tensor (a copy) on `device`.
 torch::Tensor
@@ -37,7 +41,7 @@ tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * gr
 
 // [1, 3, E, k, j, i] gate logits -> softmax over the experts, as a vector image with 3 * E
 // components per voxel: direction i's E probabilities, then j's, then k's.
-itk::SHMoARegModel::GateProbabilityImageType::Pointer
+GateProbabilityImageType::Pointer
 tensorToGateProbabilities(const torch::Tensor & gateLogits, const itk::ImageBase<3> * grid);
 
 } // namespace shmoareg

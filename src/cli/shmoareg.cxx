@@ -1,158 +1,252 @@
-// The shmoareg command line. Subcommands so far:
-//   presets   every preset with its configuration and parameter count
-//   forward   run a network once on a fixed / moving pair resampled onto the network grid
-#include "itkSHMoARegModel.h"
+// The shmoareg command line: register, train, evaluate, info, presets, forward.
+#include "CommandLine.h"
+#include "Evaluation.h"
+#include "Trainer.h"
 
 #include "itkImageFileReader.h"
-#include "itkSHMoARegImageIO.h"
 #include "itkResampleImageFilter.h"
+#include "itkSHMoARegImageIO.h"
+#include "itkSHMoARegistrationFilter.h"
 
-#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <map>
-#include <sstream>
 
 namespace {
-using ImageType = itk::SHMoARegModel::NetworkImageType;
+using namespace shmoareg;
+using cli::ArgumentParser;
+using cli::UsageError;
+using ImageType = itk::Image<float, 3>;
+using LabelImageType = training::LabelImageType;
 
-class UsageError : public std::runtime_error
+// The default model shipped in the repository (models/), when no --model is given.
+std::string
+defaultModelPath()
 {
-public:
-  using std::runtime_error::runtime_error;
-};
-
-// --key value pairs after the subcommand; flags listed in `allowed` only.
-std::map<std::string, std::string>
-parseOptions(int argc, char * argv[], int first, const std::vector<std::string> & allowed)
-{
-  std::map<std::string, std::string> options;
-  for (int i = first; i < argc; ++i)
-  {
-    const std::string key = argv[i];
-    if (key == "--help" || key == "-h")
-    {
-      options["help"] = "1";
-      continue;
-    }
-    if (key.rfind("--", 0) != 0 || std::find(allowed.begin(), allowed.end(), key.substr(2)) == allowed.end())
-      throw UsageError("unknown argument '" + key + "'");
-    if (i + 1 >= argc)
-      throw UsageError("argument '" + key + "' needs a value");
-    options[key.substr(2)] = argv[++i];
-  }
-  return options;
+  if (const char * fromEnvironment = std::getenv("SHMOAREG_DEFAULT_MODEL"))
+    return fromEnvironment;
+  return SHMOAREG_DEFAULT_MODEL;
 }
 
-int
-parseInt(const std::string & text, const std::string & what)
-{
-  try
-  {
-    size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size())
-      return value;
-  }
-  catch (const std::exception &)
-  {}
-  throw UsageError(what + " must be an integer, got '" + text + "'");
-}
-
-// "128" or "96x112x96" (i x j x k).
-ImageType::SizeType
-parseGridSize(const std::string & text)
-{
-  ImageType::SizeType size;
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, 'x');)
-    parts.push_back(part);
-  if (parts.size() != 1 && parts.size() != 3)
-    throw UsageError("--size must be N or NxNxN, got '" + text + "'");
-  for (unsigned int a = 0; a < 3; ++a)
-  {
-    const int n = parseInt(parts[parts.size() == 1 ? 0 : a], "--size");
-    if (n < 8 || n > 1024)
-      throw UsageError("--size entries must be in [8, 1024]");
-    size[a] = static_cast<itk::SizeValueType>(n);
-  }
-  return size;
-}
-
-ImageType::Pointer
-readImage(const std::string & fileName)
-{
-  auto reader = itk::ImageFileReader<ImageType>::New();
-  reader->SetFileName(fileName);
-  reader->Update();
-  return reader->GetOutput();
-}
-
-// The network grid: `size` voxels covering the physical extent of `reference` (voxel edges to
-// voxel edges), with its direction.
-ImageType::Pointer
-resampleOntoNetworkGrid(const ImageType * image, const ImageType * reference, const ImageType::SizeType & size)
-{
-  const auto referenceSize = reference->GetLargestPossibleRegion().GetSize();
-  ImageType::SpacingType spacing;
-  itk::Vector<double, 3> halfShift;
-  for (unsigned int a = 0; a < 3; ++a)
-  {
-    spacing[a] = reference->GetSpacing()[a] * static_cast<double>(referenceSize[a]) / static_cast<double>(size[a]);
-    halfShift[a] = 0.5 * (spacing[a] - reference->GetSpacing()[a]);
-  }
-  const ImageType::PointType origin = reference->GetOrigin() + reference->GetDirection() * halfShift;
-  auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
-  resample->SetInput(image);
-  resample->SetSize(size);
-  resample->SetOutputSpacing(spacing);
-  resample->SetOutputOrigin(origin);
-  resample->SetOutputDirection(reference->GetDirection());
-  resample->SetDefaultPixelValue(0);
-  resample->Update();
-  return resample->GetOutput();
-}
-
-// Intensities to [0, 1] between the 0.5 and 99.5 percentiles, clipped.
 void
-normalizeIntensities(ImageType * image)
+addModelOptions(ArgumentParser & args)
 {
-  float * begin = image->GetBufferPointer();
-  const size_t n = image->GetBufferedRegion().GetNumberOfPixels();
-  std::vector<float> sorted(begin, begin + n);
-  std::sort(sorted.begin(), sorted.end());
-  const float low = sorted[static_cast<size_t>(0.005 * (n - 1))];
-  const float high = sorted[static_cast<size_t>(0.995 * (n - 1))];
-  const float range = high > low ? high - low : 1.0f;
-  std::transform(begin, begin + n, begin, [&](float v) { return std::min(1.0f, std::max(0.0f, (v - low) / range)); });
+  args.option("model", "FILE", "model file (default: $SHMOAREG_DEFAULT_MODEL or the shipped model)");
+  args.option("preset", "NAME", "an untrained network of this preset instead of a model file");
+  args.option("device", "auto|cpu|cuda", "where the network runs (default auto)");
+  args.option("threads", "N", "LibTorch threads (default: LibTorch's)");
 }
 
 itk::SHMoARegModel::Pointer
-makeModel(const std::map<std::string, std::string> & options)
+makeModel(const ArgumentParser & args)
 {
   auto model = itk::SHMoARegModel::New();
-  if (options.count("device"))
-    model->SetDevice(options.at("device"));
-  if (options.count("threads"))
-    model->SetNumberOfThreads(parseInt(options.at("threads"), "--threads"));
-  if (options.count("model"))
-    model->LoadFromFile(options.at("model"));
-  else
-    model->CreateFromPreset(options.count("preset") ? options.at("preset") : "SHMoAReg");
+  model->SetDevice(args.get("device", "auto"));
+  if (args.has("threads"))
+    model->SetNumberOfThreads(args.getInt("threads", 0));
+  if (args.has("preset") && args.has("model"))
+    throw UsageError("give --model or --preset, not both");
+  if (args.has("preset"))
+  {
+    model->CreateFromPreset(args.get("preset"));
+    return model;
+  }
+  const std::string path = args.get("model", defaultModelPath());
+  if (!args.has("model") && !std::filesystem::exists(path))
+    throw UsageError("no --model given and the default model '" + path + "' does not exist");
+  model->LoadFromFile(path);
   return model;
+}
+
+ImageType::Pointer
+readImage(const std::string & path, const char * what)
+{
+  try
+  {
+    return itk::ReadImage<ImageType>(path);
+  }
+  catch (const itk::ExceptionObject & error)
+  {
+    throw std::runtime_error(std::string("cannot read the ") + what + " image '" + path +
+                             "': " + error.GetDescription());
+  }
+}
+
+int
+registerCommand(int argc, char * argv[])
+{
+  ArgumentParser args("register", "Registers a moving image to a fixed image (any format ITK reads).");
+  args.option("fixed", "IMAGE", "fixed image");
+  args.option("moving", "IMAGE", "moving image");
+  args.option("output-field", "FILE", "displacement field: ITK's physical convention on the fixed grid (mm)");
+  args.option("output-warped", "FILE", "moving image warped onto the fixed grid");
+  args.option("moving-labels", "IMAGE", "moving label map (integer values)");
+  args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
+  args.option("grid", "N", "network grid size per axis (default 128)");
+  addModelOptions(args);
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "fixed", "moving", "output-field", "output-warped" });
+  if (args.has("moving-labels") != args.has("output-warped-labels"))
+    throw UsageError("--moving-labels and --output-warped-labels go together");
+
+  auto model = makeModel(args);
+  using FilterType =
+    itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
+  auto filter = FilterType::New();
+  filter->SetModel(model);
+  filter->SetDevice(args.get("device", "auto"));
+  filter->SetFixedImage(readImage(args.get("fixed"), "fixed"));
+  filter->SetMovingImage(readImage(args.get("moving"), "moving"));
+  if (args.has("moving-labels"))
+    filter->SetMovingLabelImage(training::readLabelMap(args.get("moving-labels")));
+  FilterType::GridSizeType grid;
+  grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 128)));
+  filter->SetNetworkGridSize(grid);
+  const auto start = std::chrono::steady_clock::now();
+  filter->Update();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  cli::AtomicOutputs outputs;
+  outputs.write(filter->GetDisplacementField(), args.get("output-field"));
+  outputs.write(filter->GetWarpedImage(), args.get("output-warped"));
+  if (args.has("output-warped-labels"))
+    outputs.write(filter->GetWarpedLabelImage(), args.get("output-warped-labels"));
+  outputs.commit();
+  std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
+            << " parameters) on " << model->GetDevice() << " in " << std::fixed << std::setprecision(2) << seconds
+            << " s (network " << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s)\n"
+            << "wrote " << args.get("output-field") << ", " << args.get("output-warped")
+            << (args.has("output-warped-labels") ? ", " + args.get("output-warped-labels") : std::string()) << "\n";
+  return 0;
+}
+
+int
+trainCommand(int argc, char * argv[])
+{
+  ArgumentParser args("train", "Trains a network; flags override the JSON configuration.");
+  args.option("config", "FILE", "JSON configuration (docs/training.md lists the fields)");
+  args.option("preset", "NAME", "network preset (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg, SHMoAReg_diff)");
+  args.option("data", "DATA", "synthetic | MANIFEST.json|.csv | oasis:FOLDER | btcv:FOLDER");
+  args.option("iterations", "N", "iterations in total");
+  args.option("lr", "RATE", "Adam learning rate (default 1e-4)");
+  args.option("lambda-r", "W", "smoothness weight (default 0.01)");
+  args.option("lambda-rc", "W", "routing-classification weight (default 0.001)");
+  args.option("similarity", "mse|ncc", "similarity loss (default mse)");
+  args.option("validation-interval", "N", "iterations between validations");
+  args.option("checkpoint-interval", "N", "iterations between checkpoints");
+  args.option("grid", "N", "network grid size per axis");
+  args.option("output", "FOLDER", "where the log, checkpoints and model go");
+  args.option("seed", "N", "random seed");
+  args.option("threads", "N", "LibTorch threads");
+  args.option("device", "cpu|cuda|auto", "where to train (default cpu)");
+  args.flag("resume", "continue exactly from OUTPUT/checkpoint.pt");
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  training::TrainingOptions options;
+  try
+  {
+    if (args.has("config"))
+      options = training::readTrainingOptions(args.get("config"));
+    nlohmann::json overrides = nlohmann::json::object();
+    const std::vector<std::pair<std::string, std::string>> strings{ { "preset", "preset" },
+                                                                    { "data", "data" },
+                                                                    { "similarity", "similarity" },
+                                                                    { "output", "output" },
+                                                                    { "device", "device" } };
+    for (const auto & s : strings)
+      if (args.has(s.first))
+        overrides[s.second] = args.get(s.first);
+    const std::vector<std::pair<std::string, std::string>> integers{ { "iterations", "iterations" },
+                                                                     { "validation-interval", "validation_interval" },
+                                                                     { "checkpoint-interval", "checkpoint_interval" },
+                                                                     { "grid", "grid" },
+                                                                     { "seed", "seed" },
+                                                                     { "threads", "threads" } };
+    for (const auto & s : integers)
+      if (args.has(s.first))
+        overrides[s.second] = args.getInt(s.first, 0);
+    const std::vector<std::pair<std::string, std::string>> numbers{ { "lr", "learning_rate" },
+                                                                    { "lambda-r", "lambda_r" },
+                                                                    { "lambda-rc", "lambda_rc" } };
+    for (const auto & s : numbers)
+      if (args.has(s.first))
+        overrides[s.second] = args.getDouble(s.first, 0.0);
+    training::applyTrainingOptions(overrides, options);
+  }
+  catch (const std::invalid_argument & error)
+  {
+    throw UsageError(error.what());
+  }
+  const training::TrainingResult result = training::train(options, args.has("resume"), std::cout);
+  return result.interrupted ? 130 : 0;
+}
+
+int
+evaluateCommand(int argc, char * argv[])
+{
+  ArgumentParser args("evaluate", "Registers every ordered test pair and prints the paper's Table I columns.");
+  args.option("data", "DATA", "synthetic | MANIFEST.json|.csv | oasis:FOLDER | btcv:FOLDER");
+  args.option("grid", "N", "network grid size per axis (default 128)");
+  args.option("csv", "FILE", "also write the per-pair scores as CSV");
+  args.option("scratch", "FOLDER", "where the synthetic dataset is generated (default: shmoareg-data)");
+  args.flag("no-identity", "leave out the identity (initial) row");
+  addModelOptions(args);
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "data" });
+  auto model = makeModel(args);
+  const training::DatasetManifest manifest = training::resolveDataset(
+    args.get("data"), training::SyntheticDatasetOptions(), args.get("scratch", "shmoareg-data"));
+  const unsigned int grid = static_cast<unsigned int>(args.getInt("grid", 128));
+  std::vector<training::MethodScores> methods;
+  if (!args.has("no-identity"))
+    methods.push_back(training::evaluateOnTestPairs("Initial", nullptr, manifest, grid, std::cerr));
+  methods.push_back(training::evaluateOnTestPairs(model->GetPresetName(), model, manifest, grid, std::cerr));
+  std::cout << training::scoresToMarkdown(methods) << "\n";
+  const std::string csv = training::scoresToCsv(methods);
+  if (args.has("csv"))
+  {
+    const std::string temporary = args.get("csv") + ".partial";
+    {
+      std::ofstream out(temporary);
+      out << csv;
+      if (!out)
+        throw std::runtime_error("cannot write '" + args.get("csv") + "'");
+    }
+    std::filesystem::rename(temporary, args.get("csv"));
+  }
+  else
+  {
+    std::cout << csv;
+  }
+  return 0;
+}
+
+int
+infoCommand(int argc, char * argv[])
+{
+  ArgumentParser args("info", "Prints a model file's preset, configuration, parameter count and provenance.");
+  args.option("model", "FILE", "model file");
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  auto model = itk::SHMoARegModel::New();
+  model->SetDevice("cpu");
+  model->LoadFromFile(args.get("model"));
+  std::cout << "preset:        " << model->GetPresetName() << "\n"
+            << "parameters:    " << model->GetNumberOfParameters() << "\n"
+            << "configuration: " << model->GetConfigurationAsJSON() << "\n"
+            << "provenance:    " << model->GetProvenance() << "\n";
+  return 0;
 }
 
 int
 presetsCommand(int argc, char * argv[])
 {
-  const auto options = parseOptions(argc, argv, 2, {});
-  if (options.count("help"))
-  {
-    std::cout << "usage: shmoareg presets\n  Prints every preset with its parameter count.\n";
+  ArgumentParser args("presets", "Prints every preset with its parameter count.");
+  if (!args.parse(argc, argv, 2))
     return 0;
-  }
   std::cout << "| preset | parameters | parameters (M) |\n|---|---:|---:|\n";
   for (const auto & name : itk::SHMoARegModel::GetPresetNames())
   {
@@ -169,35 +263,40 @@ presetsCommand(int argc, char * argv[])
 int
 forwardCommand(int argc, char * argv[])
 {
-  const auto options =
-    parseOptions(argc, argv, 2, { "fixed", "moving", "preset", "model", "size", "device", "threads" });
-  if (options.count("help"))
-  {
-    std::cout << "usage: shmoareg forward --fixed F --moving M [--preset NAME | --model FILE]\n"
-                 "                        [--size N|NxNxN] [--device auto|cpu|cuda] [--threads N]\n"
-                 "  Resamples both images onto the network grid (N^3 voxels covering the fixed image),\n"
-                 "  runs the network once and prints the preset, parameter count, shapes and time.\n";
+  ArgumentParser args("forward",
+                      "Runs a network once on a pair resampled onto the network grid; prints the "
+                      "preset, parameter count, output shapes and time.");
+  args.option("fixed", "IMAGE", "fixed image");
+  args.option("moving", "IMAGE", "moving image");
+  args.option("size", "N", "network grid size per axis (default 128)");
+  addModelOptions(args);
+  if (!args.parse(argc, argv, 2))
     return 0;
-  }
-  if (!options.count("fixed") || !options.count("moving"))
-    throw UsageError("forward needs --fixed and --moving");
-  const ImageType::SizeType size = parseGridSize(options.count("size") ? options.at("size") : "128");
-
-  auto model = makeModel(options);
-  const auto fixed = readImage(options.at("fixed"));
-  const auto moving = readImage(options.at("moving"));
+  args.require({ "fixed", "moving" });
+  auto model = makeModel(args);
+  const auto fixed = readImage(args.get("fixed"), "fixed");
+  const auto moving = readImage(args.get("moving"), "moving");
+  itk::SHMoARegNetworkGrid::SizeType size;
+  size.Fill(static_cast<itk::SizeValueType>(args.getInt("size", 128)));
   const auto start = std::chrono::steady_clock::now();
-  auto fixedGrid = resampleOntoNetworkGrid(fixed, fixed, size);
-  auto movingGrid = resampleOntoNetworkGrid(moving, fixed, size);
-  normalizeIntensities(fixedGrid);
-  normalizeIntensities(movingGrid);
+  const auto grid = itk::SHMoARegNetworkGrid::MakeGrid(fixed, size);
+  auto onGrid = [&](const ImageType * image) {
+    auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
+    resample->SetInput(image);
+    resample->SetOutputParametersFromImage(grid);
+    resample->Update();
+    ImageType::Pointer result = resample->GetOutput();
+    itk::SHMoARegNetworkGrid::NormalizeIntensities(result);
+    return result;
+  };
+  const auto fixedGrid = onGrid(fixed);
+  const auto movingGrid = onGrid(moving);
   const double preprocessing = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto prediction = model->Predict(fixedGrid, movingGrid);
-
   std::cout << "preset:        " << model->GetPresetName() << "\n"
             << "parameters:    " << model->GetNumberOfParameters() << "\n"
             << "device:        " << model->GetDevice() << "\n"
-            << "fixed image:   " << options.at("fixed") << " size " << fixed->GetLargestPossibleRegion().GetSize()
+            << "fixed image:   " << args.get("fixed") << " size " << fixed->GetLargestPossibleRegion().GetSize()
             << " spacing " << fixed->GetSpacing() << "\n"
             << "network grid:  " << size << " spacing " << fixedGrid->GetSpacing() << "\n"
             << "displacement:  " << prediction.VoxelDisplacement->GetLargestPossibleRegion().GetSize()
@@ -211,10 +310,14 @@ forwardCommand(int argc, char * argv[])
 void
 printUsage(std::ostream & out)
 {
-  out << "usage: shmoareg <command> [options]\n"
+  out << "usage: shmoareg <command> [options]   (shmoareg <command> --help for its options)\n"
          "commands:\n"
-         "  presets   list the network presets and their parameter counts\n"
-         "  forward   run a network once on an image pair (see shmoareg forward --help)\n";
+         "  register   register a moving image to a fixed image\n"
+         "  train      train a network (synthetic data, a manifest, OASIS or BTCV layouts)\n"
+         "  evaluate   score a model on a dataset's test pairs (Dice, ASSD, folding, time)\n"
+         "  info       describe a model file\n"
+         "  presets    list the network presets and their parameter counts\n"
+         "  forward    run a network once on an image pair (shapes and time)\n";
 }
 } // namespace
 
@@ -228,23 +331,29 @@ main(int argc, char * argv[])
     return 2;
   }
   const std::string command = argv[1];
+  const std::map<std::string, int (*)(int, char *[])> commands{
+    { "register", registerCommand }, { "train", trainCommand },     { "evaluate", evaluateCommand },
+    { "info", infoCommand },         { "presets", presetsCommand }, { "forward", forwardCommand }
+  };
   try
   {
-    if (command == "presets")
-      return presetsCommand(argc, argv);
-    if (command == "forward")
-      return forwardCommand(argc, argv);
     if (command == "--help" || command == "-h" || command == "help")
     {
       printUsage(std::cout);
       return 0;
     }
-    throw UsageError("unknown command '" + command + "'");
+    const auto found = commands.find(command);
+    if (found == commands.end())
+      throw UsageError("unknown command '" + command + "'");
+    return found->second(argc, argv);
   }
   catch (const UsageError & error)
   {
     std::cerr << "shmoareg: " << error.what() << "\n";
-    printUsage(std::cerr);
+    if (commands.count(command))
+      std::cerr << "(shmoareg " << command << " --help lists the options)\n";
+    else
+      printUsage(std::cerr);
     return 2;
   }
   catch (const itk::ExceptionObject & error)

@@ -116,7 +116,8 @@ void
 saveCheckpoint(const std::string & path,
                const RegistrationNetwork & network,
                const std::string & provenance,
-               const std::vector<std::pair<std::string, torch::Tensor>> & extra)
+               const std::vector<std::pair<std::string, torch::Tensor>> & extra,
+               const torch::optim::Optimizer * optimizer)
 {
   torch::serialize::OutputArchive archive;
   archive.write(kVersionKey, c10::IValue(kCheckpointFormatVersion));
@@ -128,6 +129,12 @@ saveCheckpoint(const std::string & path,
   archive.write("model", weights);
   for (const auto & entry : extra)
     archive.write("extra_" + entry.first, entry.second, /*is_buffer=*/true);
+  if (optimizer)
+  {
+    torch::serialize::OutputArchive state;
+    optimizer->save(state);
+    archive.write("optimizer", state);
+  }
 
   const std::string temporary = path + ".partial";
   try
@@ -178,6 +185,24 @@ loadCheckpointInto(const std::string & path, RegistrationNetwork & network)
                           toString(network->config().encoder) + ", decoder " + toString(network->config().decoder) +
                           ")");
   readWeights(archive, path, network);
+}
+
+void
+loadOptimizerState(const std::string & path, torch::optim::Optimizer & optimizer)
+{
+  torch::serialize::InputArchive archive = openArchive(path);
+  torch::serialize::InputArchive state;
+  try
+  {
+    if (!archive.try_read("optimizer", state))
+      throw CheckpointError("model file '" + path + "' holds no optimiser state: it cannot resume training");
+    optimizer.load(state);
+  }
+  catch (const c10::Error & error)
+  {
+    throw CheckpointError("the optimiser state in '" + path +
+                          "' does not match this network: " + std::string(error.what_without_backtrace()));
+  }
 }
 
 torch::Tensor

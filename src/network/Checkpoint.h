@@ -28,11 +28,17 @@ struct LoadedModel
 
 // Writes atomically: to a temporary file beside `path`, renamed over it when complete.
 // `extra` tensors (optimiser state, RNG state ...) are stored under their names.
+// With `optimizer`, its state is stored too (for resuming training).
 void
 saveCheckpoint(const std::string & path,
                const RegistrationNetwork & network,
                const std::string & provenance = "{}",
-               const std::vector<std::pair<std::string, torch::Tensor>> & extra = {});
+               const std::vector<std::pair<std::string, torch::Tensor>> & extra = {},
+               const torch::optim::Optimizer * optimizer = nullptr);
+
+// Restores an optimiser state written by saveCheckpoint; throws CheckpointError if absent.
+void
+loadOptimizerState(const std::string & path, torch::optim::Optimizer & optimizer);
 
 // Rebuilds the network from the configuration in the file and loads its weights (on CPU).
 LoadedModel

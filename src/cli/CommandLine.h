@@ -1,0 +1,91 @@
+// Option parsing and safe output for the shmoareg subcommands.
+#ifndef shmoareg_CommandLine_h
+#define shmoareg_CommandLine_h
+
+#include "itkImageFileWriter.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace shmoareg::cli {
+
+// A wrong command line: the message is printed with the usage, exit code 2.
+class UsageError : public std::runtime_error
+{
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class ArgumentParser
+{
+public:
+  ArgumentParser(std::string command, std::string summary);
+  // --name VALUE
+  void
+  option(const std::string & name, const std::string & valueName, const std::string & help);
+  // --name (no value)
+  void
+  flag(const std::string & name, const std::string & help);
+  // Parses argv[first ..]; returns false after printing the help for --help.
+  bool
+  parse(int argc, char * argv[], int first);
+
+  bool
+  has(const std::string & name) const;
+  std::string
+  get(const std::string & name) const; // UsageError if absent
+  std::string
+  get(const std::string & name, const std::string & fallback) const;
+  int
+  getInt(const std::string & name, int fallback) const;
+  double
+  getDouble(const std::string & name, double fallback) const;
+  // UsageError unless every name is given.
+  void
+  require(const std::vector<std::string> & names) const;
+  std::string
+  usage() const;
+
+private:
+  struct Spec
+  {
+    std::string valueName; // empty for flags
+    std::string help;
+  };
+  std::string m_Command;
+  std::string m_Summary;
+  std::vector<std::pair<std::string, Spec>> m_Specs;
+  std::map<std::string, std::string> m_Values;
+};
+
+// Writes to a temporary file beside `path` (same extension, so ITK picks the same format),
+// then renames it over `path`: a failed run leaves no partial output.
+class AtomicOutputs
+{
+public:
+  ~AtomicOutputs();
+  template <typename TImage>
+  void
+  write(const TImage * image, const std::string & path)
+  {
+    const std::string temporary = temporaryName(path);
+    m_Pending.emplace_back(temporary, path);
+    itk::WriteImage(image, temporary, true);
+  }
+  // Renames every written file into place.
+  void
+  commit();
+
+private:
+  static std::string
+  temporaryName(const std::string & path);
+  std::vector<std::pair<std::string, std::string>> m_Pending;
+};
+
+} // namespace shmoareg::cli
+
+#endif

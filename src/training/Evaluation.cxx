@@ -1,0 +1,152 @@
+#include "Evaluation.h"
+
+#include "itkAverageSymmetricSurfaceDistanceImageFilter.h"
+#include "itkJacobianDeterminantFoldingImageFilter.h"
+#include "itkLabelDiceCoefficientImageFilter.h"
+#include "itkNearestNeighborInterpolateImageFunction.h"
+#include "itkResampleImageFilter.h"
+#include "itkSHMoARegistrationFilter.h"
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+namespace shmoareg::training {
+
+namespace {
+std::pair<double, double>
+meanStd(const std::vector<double> & values)
+{
+  if (values.empty())
+    return { 0.0, 0.0 };
+  double mean = 0.0;
+  for (double v : values)
+    mean += v / values.size();
+  double variance = 0.0;
+  for (double v : values)
+    variance += (v - mean) * (v - mean) / values.size();
+  return { mean, std::sqrt(variance) };
+}
+
+template <typename TGetter>
+std::vector<double>
+column(const MethodScores & m, TGetter get)
+{
+  std::vector<double> values;
+  for (const auto & p : m.pairs)
+    values.push_back(get(p));
+  return values;
+}
+} // namespace
+
+MethodScores
+evaluateOnTestPairs(const std::string & method,
+                    itk::SHMoARegModel * model,
+                    const DatasetManifest & manifest,
+                    unsigned int gridSize,
+                    std::ostream & log)
+{
+  manifest.requireSplits({ "test" });
+  std::vector<Subject> subjects;
+  for (const auto & entry : manifest.split("test"))
+  {
+    subjects.push_back(loadSubject(entry));
+    if (!subjects.back().labels)
+      throw DatasetError("test subject '" + entry.id + "' has no label map: evaluation needs labels");
+  }
+  MethodScores scores;
+  scores.method = method;
+  scores.parametersMillions = model ? model->GetNumberOfParameters() / 1e6 : 0.0;
+  using FilterType =
+    itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
+  for (size_t m = 0; m < subjects.size(); ++m)
+  {
+    for (size_t f = 0; f < subjects.size(); ++f)
+    {
+      if (m == f)
+        continue;
+      PairScore score;
+      score.moving = subjects[m].id;
+      score.fixed = subjects[f].id;
+      LabelImageType::Pointer warpedLabels;
+      if (model)
+      {
+        auto filter = FilterType::New();
+        filter->SetModel(model);
+        filter->SetDevice(model->GetDevice());
+        filter->SetFixedImage(subjects[f].image);
+        filter->SetMovingImage(subjects[m].image);
+        filter->SetMovingLabelImage(subjects[m].labels);
+        FilterType::GridSizeType grid;
+        grid.Fill(gridSize);
+        filter->SetNetworkGridSize(grid);
+        const auto start = std::chrono::steady_clock::now();
+        filter->Update();
+        score.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        warpedLabels = filter->GetWarpedLabelImage();
+        auto jacobian = itk::JacobianDeterminantFoldingImageFilter<FilterType::DisplacementFieldType>::New();
+        jacobian->SetInput(filter->GetDisplacementField());
+        jacobian->Update();
+        score.folding = jacobian->GetFoldingPercentage();
+      }
+      else
+      {
+        auto resample = itk::ResampleImageFilter<LabelImageType, LabelImageType>::New();
+        resample->SetInput(subjects[m].labels);
+        resample->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
+        resample->SetOutputParametersFromImage(subjects[f].labels);
+        resample->Update();
+        warpedLabels = resample->GetOutput();
+      }
+      auto dice = itk::LabelDiceCoefficientImageFilter<LabelImageType>::New();
+      dice->SetSourceImage(warpedLabels);
+      dice->SetTargetImage(subjects[f].labels);
+      dice->Update();
+      auto assd = itk::AverageSymmetricSurfaceDistanceImageFilter<LabelImageType>::New();
+      assd->SetSourceImage(warpedLabels);
+      assd->SetTargetImage(subjects[f].labels);
+      assd->Update();
+      score.dice = dice->GetMeanDiceCoefficient();
+      score.assd = assd->GetMeanAverageSymmetricSurfaceDistance();
+      log << method << ": " << score.moving << " -> " << score.fixed << ": Dice " << score.dice << ", ASSD "
+          << score.assd << " mm, folding " << score.folding << "%, " << score.seconds << " s\n";
+      scores.pairs.push_back(score);
+    }
+  }
+  return scores;
+}
+
+std::string
+scoresToMarkdown(const std::vector<MethodScores> & methods)
+{
+  std::ostringstream out;
+  out << std::fixed;
+  out << "| Method | DSC (%) | ASSD (mm) | % abs(J) <= 0 | Time (s) | Params (M) |\n"
+      << "|---|---|---|---:|---:|---:|\n";
+  for (const auto & m : methods)
+  {
+    const auto dice = meanStd(column(m, [](const PairScore & p) { return 100.0 * p.dice; }));
+    const auto assd = meanStd(column(m, [](const PairScore & p) { return p.assd; }));
+    const auto folding = meanStd(column(m, [](const PairScore & p) { return p.folding; }));
+    const auto seconds = meanStd(column(m, [](const PairScore & p) { return p.seconds; }));
+    out << "| " << m.method << " | " << std::setprecision(2) << dice.first << " ± " << dice.second << " | "
+        << assd.first << " ± " << assd.second << " | " << std::setprecision(3) << folding.first << " | "
+        << std::setprecision(2) << seconds.first << " | " << m.parametersMillions << " |\n";
+  }
+  return out.str();
+}
+
+std::string
+scoresToCsv(const std::vector<MethodScores> & methods)
+{
+  std::ostringstream out;
+  out << std::setprecision(8) << "method,moving,fixed,dice,assd_mm,folding_percent,seconds,params_millions\n";
+  for (const auto & m : methods)
+    for (const auto & p : m.pairs)
+      out << m.method << "," << p.moving << "," << p.fixed << "," << p.dice << "," << p.assd << "," << p.folding << ","
+          << p.seconds << "," << m.parametersMillions << "\n";
+  return out.str();
+}
+
+} // namespace shmoareg::training

@@ -1,0 +1,537 @@
+#include "Trainer.h"
+
+#include "Checkpoint.h"
+#include "Device.h"
+#include "ImageTensorBridge.h"
+#include "SpatialTransformer.h"
+#include "itkSHMoARegNetworkGrid.h"
+
+#include "itkCastImageFilter.h"
+#include "itkNearestNeighborInterpolateImageFunction.h"
+#include "itkResampleImageFilter.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <random>
+#include <sstream>
+
+namespace shmoareg::training {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::atomic<bool> g_stopRequested{ false };
+
+extern "C" void
+requestStop(int)
+{
+  g_stopRequested = true;
+}
+
+// Ctrl-C (and SIGTERM) during training: finish the iteration, checkpoint, stop.
+class StopSignalGuard
+{
+public:
+  StopSignalGuard()
+  {
+    g_stopRequested = false;
+    m_PreviousInterrupt = std::signal(SIGINT, requestStop);
+    m_PreviousTerminate = std::signal(SIGTERM, requestStop);
+  }
+  ~StopSignalGuard()
+  {
+    std::signal(SIGINT, m_PreviousInterrupt);
+    std::signal(SIGTERM, m_PreviousTerminate);
+  }
+
+private:
+  void (*m_PreviousInterrupt)(int);
+  void (*m_PreviousTerminate)(int);
+};
+
+std::string
+similarityName(Similarity s)
+{
+  return s == Similarity::MeanSquaredError ? "mse" : "ncc";
+}
+
+torch::Tensor
+bytesToTensor(const std::string & bytes)
+{
+  torch::Tensor t = torch::empty({ static_cast<int64_t>(bytes.size()) }, torch::kUInt8);
+  std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  return t;
+}
+
+std::string
+tensorToBytes(const torch::Tensor & t)
+{
+  const torch::Tensor c = t.contiguous();
+  return std::string(reinterpret_cast<const char *>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+torch::Tensor
+torchRandomState()
+{
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+void
+setTorchRandomState(const torch::Tensor & state)
+{
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+std::string
+formatDuration(double seconds)
+{
+  const auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  std::ostringstream out;
+  out << s / 3600 << ":" << std::setw(2) << std::setfill('0') << (s / 60) % 60 << ":" << std::setw(2)
+      << std::setfill('0') << s % 60;
+  return out.str();
+}
+
+NetworkConfig
+networkConfig(const TrainingOptions & options)
+{
+  nlohmann::json j = options.network;
+  j["preset"] = options.preset;
+  return NetworkConfig::fromJson(j.dump());
+}
+} // namespace
+
+nlohmann::json
+TrainingOptions::toJson() const
+{
+  const auto & s = synthetic;
+  return { { "preset", preset },
+           { "network", network },
+           { "data", data },
+           { "synthetic",
+             { { "atlas_image", s.atlasImage },
+               { "atlas_labels", s.atlasLabels },
+               { "anisotropic", s.anisotropic },
+               { "spacing", s.spacing },
+               { "train", s.train },
+               { "val", s.val },
+               { "test", s.test },
+               { "seed", s.seed },
+               { "control_points", s.controlPoints },
+               { "velocity_std", s.velocityStd },
+               { "rotation_degrees", s.rotationDegrees },
+               { "scale", s.scale },
+               { "translation_mm", s.translationMm },
+               { "gamma_std", s.gammaStd },
+               { "bias_std", s.biasStd },
+               { "noise_std", s.noiseStd } } },
+           { "grid", grid },
+           { "iterations", iterations },
+           { "learning_rate", learningRate },
+           { "lambda_r", weights.regularization },
+           { "lambda_rc", weights.routing },
+           { "similarity", similarityName(weights.similarity) },
+           { "validation_interval", validationInterval },
+           { "checkpoint_interval", checkpointInterval },
+           { "log_interval", logInterval },
+           { "validation_pairs", validationPairs },
+           { "output", output },
+           { "seed", seed },
+           { "threads", threads },
+           { "device", device } };
+}
+
+void
+applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
+{
+  if (!fields.is_object())
+    throw std::invalid_argument("a training configuration must be a JSON object");
+  try
+  {
+    for (auto it = fields.begin(); it != fields.end(); ++it)
+    {
+      const std::string & k = it.key();
+      const auto & v = it.value();
+      if (k == "preset")
+        o.preset = v.get<std::string>();
+      else if (k == "network")
+        o.network = v;
+      else if (k == "data")
+        o.data = v.get<std::string>();
+      else if (k == "grid")
+        o.grid =
+          v.is_number() ? std::array<int, 3>{ v.get<int>(), v.get<int>(), v.get<int>() } : v.get<std::array<int, 3>>();
+      else if (k == "iterations")
+        o.iterations = v.get<int64_t>();
+      else if (k == "learning_rate")
+        o.learningRate = v.get<double>();
+      else if (k == "lambda_r")
+        o.weights.regularization = v.get<double>();
+      else if (k == "lambda_rc")
+        o.weights.routing = v.get<double>();
+      else if (k == "similarity")
+      {
+        const std::string s = v.get<std::string>();
+        if (s != "mse" && s != "ncc")
+          throw std::invalid_argument("similarity must be mse or ncc, got '" + s + "'");
+        o.weights.similarity = s == "mse" ? Similarity::MeanSquaredError : Similarity::LocalNormalizedCrossCorrelation;
+      }
+      else if (k == "validation_interval")
+        o.validationInterval = v.get<int64_t>();
+      else if (k == "checkpoint_interval")
+        o.checkpointInterval = v.get<int64_t>();
+      else if (k == "log_interval")
+        o.logInterval = v.get<int64_t>();
+      else if (k == "validation_pairs")
+        o.validationPairs = v.get<size_t>();
+      else if (k == "output")
+        o.output = v.get<std::string>();
+      else if (k == "seed")
+        o.seed = v.get<uint64_t>();
+      else if (k == "threads")
+        o.threads = v.get<int>();
+      else if (k == "device")
+        o.device = v.get<std::string>();
+      else if (k == "synthetic")
+      {
+        auto & s = o.synthetic;
+        for (auto f = v.begin(); f != v.end(); ++f)
+        {
+          const std::string & n = f.key();
+          const auto & x = f.value();
+          if (n == "atlas_image")
+            s.atlasImage = x.get<std::string>();
+          else if (n == "atlas_labels")
+            s.atlasLabels = x.get<std::string>();
+          else if (n == "anisotropic")
+            s.anisotropic = x.get<bool>();
+          else if (n == "spacing")
+            s.spacing = x.get<double>();
+          else if (n == "train")
+            s.train = x.get<size_t>();
+          else if (n == "val")
+            s.val = x.get<size_t>();
+          else if (n == "test")
+            s.test = x.get<size_t>();
+          else if (n == "seed")
+            s.seed = x.get<uint64_t>();
+          else if (n == "control_points")
+            s.controlPoints = x.get<int>();
+          else if (n == "velocity_std")
+            s.velocityStd = x.get<double>();
+          else if (n == "rotation_degrees")
+            s.rotationDegrees = x.get<double>();
+          else if (n == "scale")
+            s.scale = x.get<double>();
+          else if (n == "translation_mm")
+            s.translationMm = x.get<double>();
+          else if (n == "gamma_std")
+            s.gammaStd = x.get<double>();
+          else if (n == "bias_std")
+            s.biasStd = x.get<double>();
+          else if (n == "noise_std")
+            s.noiseStd = x.get<double>();
+          else
+            throw std::invalid_argument("unknown synthetic-data field '" + n + "'");
+        }
+      }
+      else
+        throw std::invalid_argument("unknown training field '" + k + "'");
+    }
+  }
+  catch (const nlohmann::json::exception & error)
+  {
+    throw std::invalid_argument(std::string("a training field has the wrong type: ") + error.what());
+  }
+  if (o.iterations < 0 || o.learningRate <= 0 || o.validationInterval < 1 || o.checkpointInterval < 1 ||
+      o.logInterval < 1)
+    throw std::invalid_argument("iterations must be >= 0, the learning rate > 0 and every interval >= 1");
+  for (int n : o.grid)
+    if (n < 8 || n > 512)
+      throw std::invalid_argument("grid sizes must be in [8, 512]");
+}
+
+TrainingOptions
+readTrainingOptions(const std::string & path)
+{
+  std::ifstream in(path);
+  if (!in)
+    throw std::invalid_argument("cannot read the training configuration '" + path + "'");
+  nlohmann::json j;
+  try
+  {
+    j = nlohmann::json::parse(in);
+  }
+  catch (const nlohmann::json::exception & error)
+  {
+    throw std::invalid_argument("the training configuration '" + path + "' is not valid JSON: " + error.what());
+  }
+  TrainingOptions options;
+  applyTrainingOptions(j, options);
+  return options;
+}
+
+DatasetManifest
+resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthetic, const std::string & scratchFolder)
+{
+  if (data == "synthetic")
+  {
+    // Generated once per option set and reused: the folder remembers its options.
+    const fs::path folder = fs::path(scratchFolder) / "synthetic-data";
+    TrainingOptions keyOptions;
+    keyOptions.synthetic = synthetic;
+    const std::string key = keyOptions.toJson()["synthetic"].dump();
+    const fs::path stamp = folder / "options.json";
+    std::string existing;
+    if (fs::exists(stamp))
+    {
+      std::ifstream in(stamp);
+      std::stringstream content;
+      content << in.rdbuf();
+      existing = content.str();
+    }
+    if (existing == key && fs::exists(folder / "manifest.json"))
+      return readManifest((folder / "manifest.json").string());
+    DatasetManifest manifest = writeSyntheticDataset(synthetic, folder.string());
+    std::ofstream(stamp) << key;
+    return manifest;
+  }
+  if (data.rfind("oasis:", 0) == 0)
+    return scanLearn2RegOASIS(data.substr(6));
+  if (data.rfind("btcv:", 0) == 0)
+    return scanBTCV(data.substr(5));
+  return readManifest(data);
+}
+
+PreparedSubject
+prepareSubject(const Subject & subject, const std::array<int, 3> & grid)
+{
+  itk::SHMoARegNetworkGrid::SizeType size;
+  for (unsigned a = 0; a < 3; ++a)
+    size[a] = static_cast<itk::SizeValueType>(grid[a]);
+  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(subject.image, size);
+  auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
+  resample->SetInput(subject.image);
+  resample->SetOutputParametersFromImage(networkGrid);
+  resample->Update();
+  ImageType::Pointer image = resample->GetOutput();
+  itk::SHMoARegNetworkGrid::NormalizeIntensities(image);
+  PreparedSubject prepared;
+  prepared.id = subject.id;
+  prepared.image = imageToTensor(image, torch::kCPU);
+  if (subject.labels)
+  {
+    auto labels = itk::ResampleImageFilter<LabelImageType, ImageType>::New();
+    labels->SetInput(subject.labels);
+    labels->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
+    labels->SetOutputParametersFromImage(networkGrid);
+    labels->Update();
+    prepared.labels = imageToTensor(labels->GetOutput(), torch::kCPU);
+  }
+  return prepared;
+}
+
+double
+meanDice(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels)
+{
+  const torch::Tensor labels = std::get<0>(torch::_unique(fixedLabels.flatten(), /*sorted=*/true));
+  double sum = 0.0;
+  int count = 0;
+  for (int64_t i = 0; i < labels.numel(); ++i)
+  {
+    const double label = labels[i].item<double>();
+    if (label == 0.0)
+      continue;
+    const torch::Tensor a = warpedLabels == label, b = fixedLabels == label;
+    const double both = (a & b).sum().item<double>();
+    sum += 2.0 * both / (a.sum().item<double>() + b.sum().item<double>());
+    ++count;
+  }
+  return count > 0 ? sum / count : 0.0;
+}
+
+TrainingResult
+train(const TrainingOptions & options, bool resume, std::ostream & log)
+{
+  setThreadCount(options.threads);
+  const torch::Device device = resolveDevice(options.device);
+  fs::create_directories(options.output);
+  const std::string checkpointPath = (fs::path(options.output) / "checkpoint.pt").string();
+  const std::string logPath = (fs::path(options.output) / "log.csv").string();
+
+  DatasetManifest manifest = resolveDataset(options.data, options.synthetic, options.output);
+  manifest.requireSplits({ "train", "val" });
+  auto prepare = [&](const std::string & split) {
+    std::vector<PreparedSubject> prepared;
+    for (const auto & entry : manifest.split(split))
+      prepared.push_back(prepareSubject(loadSubject(entry), options.grid));
+    for (auto & p : prepared)
+    {
+      p.image = p.image.to(device);
+      if (p.labels.defined())
+        p.labels = p.labels.to(device);
+    }
+    return prepared;
+  };
+  const std::vector<PreparedSubject> trainSubjects = prepare("train");
+  const std::vector<PreparedSubject> valSubjects = prepare("val");
+  if (trainSubjects.size() < 2 || valSubjects.size() < 2)
+    throw DatasetError("training needs at least two train and two val subjects (ordered pairs of distinct subjects)");
+  // Ordered pairs (moving, fixed) of distinct subjects: n (n - 1), as the paper.
+  auto pairsOf = [](size_t n) {
+    std::vector<std::pair<size_t, size_t>> pairs;
+    for (size_t m = 0; m < n; ++m)
+      for (size_t f = 0; f < n; ++f)
+        if (m != f)
+          pairs.emplace_back(m, f);
+    return pairs;
+  };
+  const auto trainPairs = pairsOf(trainSubjects.size());
+  auto valPairs = pairsOf(valSubjects.size());
+  if (valPairs.size() > options.validationPairs)
+    valPairs.resize(std::max<size_t>(1, options.validationPairs));
+
+  torch::manual_seed(options.seed);
+  RegistrationNetwork network(networkConfig(options));
+  network->to(device);
+  torch::optim::Adam optimizer(network->parameters(), torch::optim::AdamOptions(options.learningRate));
+  std::mt19937_64 sampler(options.seed);
+  int64_t start = 0;
+  if (resume)
+  {
+    if (!fs::exists(checkpointPath))
+      throw CheckpointError("nothing to resume: '" + checkpointPath + "' does not exist");
+    loadCheckpointInto(checkpointPath, network);
+    network->to(device);
+    loadOptimizerState(checkpointPath, optimizer);
+    start = readCheckpointTensor(checkpointPath, "iteration").item<int64_t>();
+    std::istringstream samplerState(tensorToBytes(readCheckpointTensor(checkpointPath, "sampler_state")));
+    samplerState >> sampler;
+    setTorchRandomState(readCheckpointTensor(checkpointPath, "torch_random_state"));
+    log << "resuming at iteration " << start << " from " << checkpointPath << "\n";
+  }
+  std::ofstream csv(logPath, resume ? std::ios::app : std::ios::trunc);
+  if (!resume)
+    csv << "iteration,split,total,similarity,smoothness,routing,moa_balance,moa_z,dice,seconds\n";
+  csv << std::setprecision(8);
+
+  TrainingResult result;
+  const auto clock = std::chrono::steady_clock::now;
+  const auto started = clock();
+  auto elapsed = [&] { return std::chrono::duration<double>(clock() - started).count(); };
+  auto writeRow = [&](int64_t iteration, const char * split, const LossValues & v, double dice) {
+    csv << iteration << "," << split << "," << v.total << "," << v.similarity << "," << v.smoothness << "," << v.routing
+        << "," << v.moaLoadBalance << "," << v.moaRouterZ << ",";
+    if (dice >= 0)
+      csv << dice;
+    csv << "," << elapsed() << "\n";
+    csv.flush();
+  };
+  auto validate = [&](int64_t iteration) {
+    network->eval();
+    torch::NoGradGuard noGrad;
+    LossValues mean;
+    double dice = 0.0, identity = 0.0;
+    bool labelled = true;
+    for (const auto & p : valPairs)
+    {
+      const auto & m = valSubjects[p.first];
+      const auto & f = valSubjects[p.second];
+      const RegistrationOutput out = network->forward(m.image, f.image);
+      const LossValues v = evaluateLoss(out, f.image, options.weights);
+      mean.total += v.total / valPairs.size();
+      mean.similarity += v.similarity / valPairs.size();
+      mean.smoothness += v.smoothness / valPairs.size();
+      labelled = labelled && m.labels.defined() && f.labels.defined();
+      if (labelled)
+      {
+        dice += meanDice(warp(m.labels, out.displacement, Interpolation::Nearest), f.labels) / valPairs.size();
+        identity += meanDice(m.labels, f.labels) / valPairs.size();
+      }
+    }
+    network->train();
+    writeRow(iteration, "val", mean, labelled ? dice : -1.0);
+    log << "validation at " << iteration << ": loss " << mean.total;
+    if (labelled)
+      log << ", Dice " << dice << " (identity " << identity << ")";
+    log << "\n";
+    result.identityDice = identity;
+    result.lastValidationDice = dice;
+    return mean.total;
+  };
+  auto saveState = [&](int64_t iteration, const std::string & path) {
+    std::ostringstream samplerState;
+    samplerState << sampler;
+    nlohmann::json provenance = { { "training", options.toJson() },
+                                  { "dataset", manifest.name },
+                                  { "iterations", iteration },
+                                  { "validation_dice", result.lastValidationDice },
+                                  { "validation_loss", result.lastValidationLoss } };
+    saveCheckpoint(path,
+                   network,
+                   provenance.dump(),
+                   { { "iteration", torch::tensor(iteration) },
+                     { "sampler_state", bytesToTensor(samplerState.str()) },
+                     { "torch_random_state", torchRandomState() } },
+                   &optimizer);
+  };
+
+  if (start == 0)
+    result.firstValidationLoss = result.lastValidationLoss = validate(0);
+  StopSignalGuard stopGuard;
+  network->train();
+  int64_t done = start;
+  const auto loopStarted = clock();
+  for (int64_t iteration = start; iteration < options.iterations; ++iteration)
+  {
+    const auto & pair = trainPairs[sampler() % trainPairs.size()];
+    const auto & m = trainSubjects[pair.first];
+    const auto & f = trainSubjects[pair.second];
+    optimizer.zero_grad();
+    const LossValues v = backwardTotalLoss(network->forward(m.image, f.image), f.image, options.weights);
+    optimizer.step();
+    done = iteration + 1;
+    writeRow(done, "train", v, -1.0);
+    const bool last = done == options.iterations;
+    if (done % options.logInterval == 0 || last)
+    {
+      const double rate = (done - start) / std::max(1e-9, std::chrono::duration<double>(clock() - loopStarted).count());
+      log << "iter " << done << "/" << options.iterations << " | loss " << v.total << " (sim " << v.similarity
+          << ", smooth " << v.smoothness << ", rc " << v.routing << ") | " << std::setprecision(3) << rate
+          << " it/s | ETA " << formatDuration((options.iterations - done) / std::max(rate, 1e-9))
+          << std::setprecision(6) << "\n";
+      log.flush();
+    }
+    if (done % options.validationInterval == 0 || last)
+      result.lastValidationLoss = validate(done);
+    if (done % options.checkpointInterval == 0 || last || g_stopRequested)
+      saveState(done, checkpointPath);
+    if (g_stopRequested)
+    {
+      log << "stopped at iteration " << done << "; checkpoint written to " << checkpointPath
+          << " (continue with --resume)\n";
+      result.interrupted = true;
+      break;
+    }
+  }
+  if (!result.interrupted && done == options.iterations)
+  {
+    saveState(done, (fs::path(options.output) / "model.pt").string());
+    log << "trained " << done << " iterations in " << formatDuration(elapsed()) << "; model written to "
+        << (fs::path(options.output) / "model.pt").string() << "\n";
+  }
+  result.iterations = done;
+  return result;
+}
+
+} // namespace shmoareg::training

@@ -1,0 +1,86 @@
+// Training from the command line: configuration, data preparation onto the network grid,
+// the optimisation loop with progress, CSV log, atomic checkpoints, exact resume and a clean
+// stop on Ctrl-C.
+#ifndef shmoareg_Trainer_h
+#define shmoareg_Trainer_h
+
+#include "Dataset.h"
+#include "Losses.h"
+#include "SyntheticDataset.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <ostream>
+
+namespace shmoareg::training {
+
+struct TrainingOptions
+{
+  std::string preset = "SHMoAReg";
+  nlohmann::json network = nlohmann::json::object(); // NetworkConfig fields over the preset
+  // "synthetic", a manifest (.json / .csv), "oasis:FOLDER" (Learn2Reg layout) or "btcv:FOLDER".
+  std::string data = "synthetic";
+  SyntheticDatasetOptions synthetic;
+  std::array<int, 3> grid{ 64, 64, 64 }; // network grid (i, j, k)
+  int64_t iterations = 1000;
+  double learningRate = 1e-4;
+  LossWeights weights;
+  int64_t validationInterval = 100;
+  int64_t checkpointInterval = 100;
+  int64_t logInterval = 10;
+  size_t validationPairs = 4;
+  std::string output = "training-output";
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string device = "cpu";
+
+  nlohmann::json
+  toJson() const;
+};
+
+// Reads a JSON configuration (every field optional; unknown fields are errors).
+TrainingOptions
+readTrainingOptions(const std::string & path);
+// Applies one JSON object of fields to `options` (the config file and the command-line flags
+// both go through here).
+void
+applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & options);
+
+// The dataset a `data` string names.
+DatasetManifest
+resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthetic, const std::string & scratchFolder);
+
+// A subject on the network grid: image [1, 1, k, j, i] in [0, 1], labels as float (or undefined).
+struct PreparedSubject
+{
+  std::string id;
+  torch::Tensor image;
+  torch::Tensor labels;
+};
+PreparedSubject
+prepareSubject(const Subject & subject, const std::array<int, 3> & grid);
+
+// Mean Dice over the labels of `fixed` (label 0 excluded) of label tensors on one grid.
+double
+meanDice(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels);
+
+struct TrainingResult
+{
+  int64_t iterations = 0;
+  bool interrupted = false;
+  double firstValidationLoss = 0;
+  double lastValidationLoss = 0;
+  double identityDice = 0;
+  double lastValidationDice = 0;
+};
+
+// Trains; with `resume`, continues from OUTPUT/checkpoint.pt exactly. Writes OUTPUT/log.csv,
+// OUTPUT/checkpoint.pt (model + optimiser + iteration + random state, atomically) and
+// OUTPUT/model.pt at the end. Ctrl-C writes a checkpoint and returns with interrupted = true.
+TrainingResult
+train(const TrainingOptions & options, bool resume, std::ostream & log);
+
+} // namespace shmoareg::training
+
+#endif

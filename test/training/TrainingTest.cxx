@@ -1,0 +1,301 @@
+#include "Checkpoint.h"
+#include "Dataset.h"
+#include "SyntheticDataset.h"
+#include "Trainer.h"
+
+#include "itkImageFileWriter.h"
+#include "itkImageRegionIterator.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace shmoareg;
+using namespace shmoareg::training;
+namespace fs = std::filesystem;
+
+namespace {
+class Folder : public ::testing::Test
+{
+protected:
+  void
+  SetUp() override
+  {
+    m_Root = fs::temp_directory_path() /
+             ("shmoareg_training_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+              "_" + std::to_string(::getpid()));
+    fs::remove_all(m_Root);
+    fs::create_directories(m_Root);
+  }
+  void
+  TearDown() override
+  {
+    fs::remove_all(m_Root);
+  }
+  std::string
+  path(const std::string & name) const
+  {
+    return (m_Root / name).string();
+  }
+  fs::path m_Root;
+};
+
+template <typename TImage>
+void
+writeSmall(const std::string & path, typename TImage::PixelType value, unsigned size = 6, double spacing = 1.0)
+{
+  auto image = TImage::New();
+  typename TImage::SizeType s;
+  s.Fill(size);
+  image->SetRegions(s);
+  typename TImage::SpacingType sp;
+  sp.Fill(spacing);
+  image->SetSpacing(sp);
+  image->Allocate();
+  image->FillBuffer(value);
+  fs::create_directories(fs::path(path).parent_path());
+  itk::WriteImage(image, path);
+}
+
+std::string
+errorOf(const std::function<void()> & call)
+{
+  try
+  {
+    call();
+  }
+  catch (const std::exception & error)
+  {
+    return error.what();
+  }
+  return "";
+}
+
+SyntheticDatasetOptions
+smallSynthetic()
+{
+  SyntheticDatasetOptions options;
+  options.spacing = 3.0;
+  return options;
+}
+
+// Without intensity augmentation the tiny pair's MSE tracks the alignment closely.
+SyntheticDatasetOptions
+cleanSynthetic()
+{
+  SyntheticDatasetOptions options = smallSynthetic();
+  options.gammaStd = 0.0;
+  options.biasStd = 0.0;
+  options.noiseStd = 0.0;
+  return options;
+}
+
+// Two synthetic subjects used both for training and validation: the tiny pair of the tests.
+std::string
+writeTinyPairManifest(const std::string & folder)
+{
+  const SyntheticDatasetOptions options = cleanSynthetic();
+  DatasetManifest manifest;
+  manifest.name = "tiny pair";
+  for (int i = 0; i < 2; ++i)
+  {
+    const Subject s = generateSyntheticSubject(options, syntheticSubjectSeed(5, "train", i), "s" + std::to_string(i));
+    const std::string image = folder + "/s" + std::to_string(i) + "_image.nii.gz";
+    const std::string labels = folder + "/s" + std::to_string(i) + "_labels.nii.gz";
+    itk::WriteImage(s.image, image, true);
+    itk::WriteImage(s.labels, labels, true);
+    manifest.subjects.push_back({ s.id, image, labels, "train" });
+    manifest.subjects.push_back({ s.id + "v", image, labels, "val" });
+  }
+  writeManifest(manifest, folder + "/manifest.json");
+  return folder + "/manifest.json";
+}
+
+TrainingOptions
+tinyTraining(const std::string & manifest, const std::string & output)
+{
+  TrainingOptions options;
+  options.preset = "VM";
+  options.data = manifest;
+  options.grid = { 32, 32, 32 };
+  options.learningRate = 3e-3;
+  options.validationInterval = 1000;
+  options.checkpointInterval = 1000;
+  options.logInterval = 1000;
+  options.output = output;
+  options.threads = 2;
+  return options;
+}
+} // namespace
+
+TEST_F(Folder, ManifestJsonAndCsvRoundTrip)
+{
+  writeSmall<ImageType>(path("a.nii.gz"), 1.0f);
+  writeSmall<LabelImageType>(path("a_labels.nii.gz"), 2);
+  writeSmall<ImageType>(path("b.nii.gz"), 1.0f);
+  std::ofstream(path("m.csv")) << "id,image,labels,split\na,a.nii.gz,a_labels.nii.gz,train\nb,b.nii.gz,,test\n";
+  const DatasetManifest csv = readManifest(path("m.csv"));
+  ASSERT_EQ(csv.subjects.size(), 2u);
+  EXPECT_EQ(csv.subjects[0].image, path("a.nii.gz")); // relative to the manifest
+  EXPECT_EQ(csv.subjects[1].labels, "");
+  EXPECT_EQ(csv.split("test").size(), 1u);
+  writeManifest(csv, path("m.json"));
+  const DatasetManifest json = readManifest(path("m.json"));
+  EXPECT_EQ(json.subjects[0].labels, csv.subjects[0].labels);
+  const Subject a = loadSubject(json.subjects[0]);
+  EXPECT_EQ(a.labels->GetPixel({ { 1, 2, 3 } }), 2);
+}
+
+TEST_F(Folder, ManifestErrorsNameTheProblem)
+{
+  writeSmall<ImageType>(path("a.nii.gz"), 1.0f);
+  std::ofstream(path("missing.csv")) << "id,image,labels,split\na,a.nii.gz,,train\nb,nothere.nii.gz,,train\n";
+  EXPECT_NE(errorOf([&] { readManifest(path("missing.csv")); }).find("nothere.nii.gz"), std::string::npos);
+  std::ofstream(path("badsplit.csv")) << "id,image,labels,split\na,a.nii.gz,,training\n";
+  EXPECT_NE(errorOf([&] { readManifest(path("badsplit.csv")); }).find("split 'training'"), std::string::npos);
+  std::ofstream(path("header.csv")) << "name,file\n";
+  EXPECT_NE(errorOf([&] { readManifest(path("header.csv")); }).find("header"), std::string::npos);
+  std::ofstream(path("short.csv")) << "id,image,labels,split\na,a.nii.gz\n";
+  EXPECT_NE(errorOf([&] { readManifest(path("short.csv")); }).find("line 2"), std::string::npos);
+  EXPECT_NE(errorOf([&] { readManifest(path("nope.json")); }).find("cannot read"), std::string::npos);
+
+  // An empty split.
+  std::ofstream(path("train-only.csv")) << "id,image,labels,split\na,a.nii.gz,,train\n";
+  EXPECT_NE(errorOf([&] {
+              readManifest(path("train-only.csv")).requireSplits({ "train", "val" });
+            }).find("empty 'val' split"),
+            std::string::npos);
+
+  // A label map on another grid.
+  writeSmall<LabelImageType>(path("other_grid.nii.gz"), 1, 6, 2.0);
+  std::ofstream(path("grid.csv")) << "id,image,labels,split\na,a.nii.gz,other_grid.nii.gz,train\n";
+  EXPECT_NE(errorOf([&] { loadSubject(readManifest(path("grid.csv")).subjects[0]); }).find("not on the grid"),
+            std::string::npos);
+
+  // A label map with non-integer values.
+  writeSmall<ImageType>(path("fractional.nii.gz"), 1.5f);
+  EXPECT_NE(errorOf([&] { readLabelMap(path("fractional.nii.gz")); }).find("1.5"), std::string::npos);
+}
+
+TEST_F(Folder, PublicLayoutReaders)
+{
+  // Learn2Reg OASIS: imagesTr / labelsTr.
+  for (int i = 1; i <= 5; ++i)
+  {
+    const std::string name = "OASIS_000" + std::to_string(i) + "_0000.nii.gz";
+    writeSmall<ImageType>(path("oasis/imagesTr/" + name), 1.0f);
+    writeSmall<LabelImageType>(path("oasis/labelsTr/" + name), 1);
+  }
+  const DatasetManifest oasis = scanLearn2RegOASIS(path("oasis"), 3, 1, 1);
+  EXPECT_EQ(oasis.split("train").size(), 3u);
+  EXPECT_EQ(oasis.split("val").size(), 1u);
+  EXPECT_EQ(oasis.split("test")[0].id, "OASIS_0005_0000");
+  EXPECT_EQ(oasis.subjects[0].labels, path("oasis/labelsTr/OASIS_0001_0000.nii.gz"));
+
+  // BTCV: img/imgXXXX, label/labelXXXX, anisotropic spacing kept.
+  for (int i = 1; i <= 4; ++i)
+  {
+    writeSmall<ImageType>(path("btcv/img/img000" + std::to_string(i) + ".nii.gz"), 1.0f, 6, 3.0);
+    writeSmall<LabelImageType>(path("btcv/label/label000" + std::to_string(i) + ".nii.gz"), 1, 6, 3.0);
+  }
+  const DatasetManifest btcv = scanBTCV(path("btcv"), 2, 1, 1);
+  EXPECT_EQ(btcv.split("train").size(), 2u);
+  EXPECT_EQ(btcv.subjects[3].labels, path("btcv/label/label0004.nii.gz"));
+  EXPECT_EQ(loadSubject(btcv.subjects[0]).image->GetSpacing()[0], 3.0);
+
+  EXPECT_NE(errorOf([&] { scanBTCV(path("oasis")); }).find("not the BTCV layout"), std::string::npos);
+  EXPECT_NE(errorOf([&] { scanLearn2RegOASIS(path("btcv")); }).find("not Learn2Reg"), std::string::npos);
+}
+
+TEST(SyntheticDataset, SeededAndSplitsNeverShareSeeds)
+{
+  const SyntheticDatasetOptions options = smallSynthetic();
+  const Subject a = generateSyntheticSubject(options, 42, "a");
+  const Subject b = generateSyntheticSubject(options, 42, "b");
+  const Subject c = generateSyntheticSubject(options, 43, "c");
+  const size_t n = a.image->GetBufferedRegion().GetNumberOfPixels();
+  EXPECT_TRUE(std::equal(a.image->GetBufferPointer(), a.image->GetBufferPointer() + n, b.image->GetBufferPointer()));
+  EXPECT_FALSE(std::equal(a.image->GetBufferPointer(), a.image->GetBufferPointer() + n, c.image->GetBufferPointer()));
+  EXPECT_EQ(a.image->GetSpacing()[0], 3.0);
+  ASSERT_TRUE(a.labels);
+  EXPECT_EQ(a.labels->GetLargestPossibleRegion(), a.image->GetLargestPossibleRegion());
+
+  std::set<uint64_t> seeds;
+  for (const char * split : { "train", "val", "test" })
+    for (size_t i = 0; i < 100; ++i)
+      seeds.insert(syntheticSubjectSeed(1, split, i));
+  EXPECT_EQ(seeds.size(), 300u);
+
+  SyntheticDatasetOptions anisotropic = options;
+  anisotropic.anisotropic = true;
+  const Subject d = generateSyntheticSubject(anisotropic, 42, "d");
+  EXPECT_EQ(d.image->GetSpacing()[0], 3.0);
+  EXPECT_EQ(d.image->GetSpacing()[2], 2.0);
+}
+
+TEST_F(Folder, AFewIterationsLowerTheLossAndRaiseDice)
+{
+  const std::string manifest = writeTinyPairManifest(m_Root.string());
+  TrainingOptions options = tinyTraining(manifest, path("run"));
+  options.iterations = 80;
+  options.validationInterval = 20;
+  std::ostringstream log;
+  const TrainingResult result = train(options, false, log);
+  std::cout << log.str();
+  EXPECT_EQ(result.iterations, 80);
+  EXPECT_LT(result.lastValidationLoss, 0.9 * result.firstValidationLoss);
+  EXPECT_GT(result.lastValidationDice, result.identityDice);
+  EXPECT_TRUE(fs::exists(path("run/model.pt")));
+  EXPECT_TRUE(fs::exists(path("run/log.csv")));
+  // The model file describes its training.
+  std::string provenance;
+  readCheckpointConfig(path("run/model.pt"), &provenance);
+  EXPECT_NE(provenance.find("\"iterations\":80"), std::string::npos) << provenance;
+}
+
+TEST_F(Folder, ResumingContinuesExactly)
+{
+  const std::string manifest = writeTinyPairManifest(m_Root.string());
+  // A small SHMoAReg: drop path and MoA's noisy gating draw random numbers every step.
+  auto options = [&](const std::string & output, int64_t iterations) {
+    TrainingOptions o = tinyTraining(manifest, output);
+    o.preset = "SHMoAReg";
+    o.network = { { "embed_dim", 12 }, { "heads", { 2, 2, 2, 2 } }, { "moa_experts", 4 },
+                  { "moa_top_k", 2 },  { "window", { 3, 3, 3 } },   { "decoder_channels", { 4, 8, 8, 8, 8, 8 } } };
+    o.iterations = iterations;
+    o.checkpointInterval = 3;
+    return o;
+  };
+  std::ostringstream log;
+  train(options(path("straight"), 6), false, log);
+  train(options(path("resumed"), 3), false, log);
+  const TrainingResult resumed = train(options(path("resumed"), 6), true, log);
+  EXPECT_EQ(resumed.iterations, 6);
+  const LoadedModel a = loadCheckpoint(path("straight/model.pt"));
+  const LoadedModel b = loadCheckpoint(path("resumed/model.pt"));
+  const auto pa = a.network->named_parameters(), pb = b.network->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto & p : pa)
+    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key() << " differs after resuming";
+  // The straight run changed the weights (the comparison is not between two untrained nets).
+  torch::manual_seed(0);
+  EXPECT_GT(a.network->parameters().size(), 0u);
+
+  // Nothing to resume from.
+  EXPECT_NE(errorOf([&] { train(options(path("never"), 3), true, log); }).find("nothing to resume"), std::string::npos);
+}
+
+TEST(TrainingOptions, ConfigurationErrors)
+{
+  TrainingOptions o;
+  EXPECT_THROW(applyTrainingOptions({ { "iterations", "many" } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "similarity", "mi" } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "no_such_field", 1 } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "grid", 4 } }, o), std::invalid_argument);
+  applyTrainingOptions({ { "grid", 48 }, { "similarity", "ncc" }, { "lambda_r", 0.1 } }, o);
+  EXPECT_EQ(o.grid[2], 48);
+  EXPECT_EQ(o.weights.similarity, Similarity::LocalNormalizedCrossCorrelation);
+  EXPECT_EQ(o.weights.regularization, 0.1);
+}

@@ -187,19 +187,32 @@ int
 evaluateCommand(int argc, char * argv[])
 {
   ArgumentParser args("evaluate", "Registers every ordered test pair and prints the paper's Table I columns.");
+  args.option("config", "FILE", "a training configuration: its data, synthetic options and grid");
   args.option("data", "DATA", "synthetic | MANIFEST.json|.csv | oasis:FOLDER | btcv:FOLDER");
-  args.option("grid", "N", "network grid size per axis (default 128)");
+  args.option("grid", "N", "network grid size per axis (default: the configuration's, else 128)");
   args.option("csv", "FILE", "also write the per-pair scores as CSV");
-  args.option("scratch", "FOLDER", "where the synthetic dataset is generated (default: shmoareg-data)");
+  args.option("scratch", "FOLDER", "where synthetic data are generated (default: the configuration's output)");
   args.flag("no-identity", "leave out the identity (initial) row");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
-  args.require({ "data" });
+  if (!args.has("data") && !args.has("config"))
+    throw UsageError("'evaluate' needs --data or --config");
+  training::TrainingOptions options;
+  options.grid = { 128, 128, 128 };
+  try
+  {
+    if (args.has("config"))
+      options = training::readTrainingOptions(args.get("config"));
+  }
+  catch (const std::invalid_argument & error)
+  {
+    throw UsageError(error.what());
+  }
   auto model = makeModel(args);
-  const training::DatasetManifest manifest = training::resolveDataset(
-    args.get("data"), training::SyntheticDatasetOptions(), args.get("scratch", "shmoareg-data"));
-  const unsigned int grid = static_cast<unsigned int>(args.getInt("grid", 128));
+  const training::DatasetManifest manifest =
+    training::resolveDataset(args.get("data", options.data), options.synthetic, args.get("scratch", options.output));
+  const unsigned int grid = static_cast<unsigned int>(args.getInt("grid", options.grid[0]));
   std::vector<training::MethodScores> methods;
   if (!args.has("no-identity"))
     methods.push_back(training::evaluateOnTestPairs("Initial", nullptr, manifest, grid, std::cerr));

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# shmoareg register end to end on mricron-data (moving: Colin27 at 1 mm with the AAL labels;
+# fixed: an image on another grid, the 2 mm JHU atlas), then: a failing run leaves no output.
+set -euo pipefail
+shmoareg=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+t=/usr/share/mricron/templates
+
+"$shmoareg" register --preset VM --grid 32 --device cpu \
+  --fixed $t/JHU-WhiteMatter-labels-2mm.nii.gz --moving $t/ch2bet.nii.gz --moving-labels $t/aal.nii.gz \
+  --output-field "$out/field.nii.gz" --output-warped "$out/warped.nii.gz" \
+  --output-warped-labels "$out/labels.nii.gz"
+for f in field warped labels; do
+  [ -s "$out/$f.nii.gz" ] || { echo "FAIL: $f.nii.gz was not written"; exit 1; }
+done
+"$shmoareg" info --model /nonexistent.pt >/dev/null 2>&1 && { echo "FAIL: info accepted a missing model"; exit 1; }
+
+# A label map with non-integer values (the interpolated warped image) is refused by name, and
+# no output (final or temporary) is left.
+mkdir "$out/failed"
+python3 - "$out" <<'PY'
+import array, sys
+folder = sys.argv[1]
+with open(folder + "/fractional.raw", "wb") as raw:
+    array.array("f", [i / 7.0 for i in range(16 ** 3)]).tofile(raw)
+open(folder + "/fractional.mhd", "w").write(
+    "ObjectType = Image\nNDims = 3\nDimSize = 16 16 16\nElementSpacing = 2 2 2\n"
+    "ElementType = MET_FLOAT\nElementDataFile = fractional.raw\n")
+PY
+set +e
+message=$("$shmoareg" register --preset VM --grid 16 --device cpu \
+  --fixed "$out/fractional.mhd" --moving "$out/fractional.mhd" --moving-labels "$out/fractional.mhd" \
+  --output-field "$out/failed/field.nii.gz" --output-warped "$out/failed/warped.nii.gz" \
+  --output-warped-labels "$out/failed/labels.nii.gz" 2>&1)
+code=$?
+set -e
+[ $code -eq 1 ] || { echo "FAIL: exit code $code for a non-integer label map"; exit 1; }
+echo "$message" | grep -q "not a label" || { echo "FAIL: message does not name the problem: $message"; exit 1; }
+[ -z "$(ls -A "$out/failed")" ] || { echo "FAIL: files left behind: $(ls "$out/failed")"; exit 1; }
+
+# An unreadable moving image.
+set +e
+message=$("$shmoareg" register --preset VM --fixed $t/ch2bet.nii.gz --moving "$out/none.nii.gz" \
+  --output-field "$out/failed/f.nii.gz" --output-warped "$out/failed/w.nii.gz" 2>&1)
+code=$?
+set -e
+[ $code -eq 1 ] && echo "$message" | grep -q "none.nii.gz" || { echo "FAIL: unreadable image: $code $message"; exit 1; }
+[ -z "$(ls -A "$out/failed")" ] || { echo "FAIL: files left behind"; exit 1; }
+echo "register test passed"

@@ -2,6 +2,7 @@
 
 #include "itkImageFileReader.h"
 #include "itkImageRegionConstIterator.h"
+#include "itkSHMoARegImageIO.h"
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace shmoareg::training {
@@ -242,9 +244,17 @@ scanBTCV(const std::string & folder, size_t train, size_t val, size_t test)
   return manifest;
 }
 
+void
+ensureImageIO()
+{
+  static std::once_flag once;
+  std::call_once(once, [] { itk::SHMoARegRegisterImageIO(); });
+}
+
 LabelImageType::Pointer
 readLabelMap(const std::string & path)
 {
+  ensureImageIO();
   // Read as float to see values that an integer read would silently truncate.
   ImageType::Pointer values;
   try
@@ -275,6 +285,7 @@ readLabelMap(const std::string & path)
 Subject
 loadSubject(const SubjectEntry & entry)
 {
+  ensureImageIO();
   Subject subject;
   subject.id = entry.id;
   try

@@ -66,6 +66,11 @@ struct Subject
   LabelImageType::Pointer labels; // null when the subject has none
 };
 
+// Registers the image formats (NIfTI, MetaImage, NRRD) once per process: builds without ITK's
+// automatic IO registration (the ITK module path) read and write them too.
+void
+ensureImageIO();
+
 // Reads a subject; the label map must be integer-valued and on the image's grid.
 Subject
 loadSubject(const SubjectEntry & entry);

@@ -42,6 +42,7 @@ loadAtlas(const SyntheticDatasetOptions & options)
   static std::mutex mutex;
   static std::map<std::string, Atlas> cache;
   std::lock_guard<std::mutex> lock(mutex);
+  ensureImageIO();
   const std::string key = options.atlasImage + "|" + options.atlasLabels;
   auto found = cache.find(key);
   if (found != cache.end())
@@ -215,6 +216,7 @@ DatasetManifest
 writeSyntheticDataset(const SyntheticDatasetOptions & options, const std::string & folder)
 {
   namespace fs = std::filesystem;
+  ensureImageIO();
   fs::create_directories(folder);
   DatasetManifest manifest;
   manifest.name = std::string("synthetic Colin27 (") + (options.anisotropic ? "3x3x2 mm" : "isotropic") + ", seed " +

@@ -23,6 +23,7 @@ protected:
   void
   SetUp() override
   {
+    ensureImageIO();
     m_Root = fs::temp_directory_path() /
              ("shmoareg_training_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
               "_" + std::to_string(::getpid()));

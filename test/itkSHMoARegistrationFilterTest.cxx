@@ -266,6 +266,30 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   std::cout << "zero model: warped vs moving resampled on the fixed grid: " << zeroDifference << std::endl;
   ITK_TEST_EXPECT_TRUE(zeroDifference < 1e-4);
 
+  // --- Other scalar pixel types (unsigned char fixed, short moving) go through the same path.
+  using CharImage = itk::Image<unsigned char, 3>;
+  using ShortImage = itk::Image<short, 3>;
+  auto charFixed = CharImage::New();
+  charFixed->CopyInformation(fixed);
+  charFixed->SetRegions(fixed->GetLargestPossibleRegion());
+  charFixed->Allocate();
+  charFixed->FillBuffer(7);
+  charFixed->SetPixel({ { 3, 3, 3 } }, 200);
+  auto shortMoving = ShortImage::New();
+  shortMoving->CopyInformation(moving);
+  shortMoving->SetRegions(moving->GetLargestPossibleRegion());
+  shortMoving->Allocate();
+  shortMoving->FillBuffer(-300);
+  auto mixed = itk::SHMoARegistrationFilter<CharImage, ShortImage>::New();
+  mixed->SetFixedImage(charFixed);
+  mixed->SetMovingImage(shortMoving);
+  mixed->SetModel(zeroNetwork);
+  mixed->SetDevice("cpu");
+  mixed->SetNetworkGridSize(grid);
+  ITK_TRY_EXPECT_NO_EXCEPTION(mixed->Update());
+  ITK_TEST_EXPECT_EQUAL(mixed->GetWarpedImage()->GetPixel({ { 5, 5, 5 } }), -300);
+  ITK_TEST_EXPECT_EQUAL(mixed->GetDisplacementField()->GetPixel({ { 5, 5, 5 } }).GetNorm(), 0.0f);
+
   // --- Round trip: with the network grid equal to the fixed grid, the filter's field back in
   // voxel units equals the network's own output on the preprocessed images.
   const std::string randomModel = folder + "/random.pt";

@@ -7,6 +7,7 @@
 #include "itkSHMoARegNetworkGrid.h"
 
 #include "itkCastImageFilter.h"
+#include "itkExtractImageFilter.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
 
@@ -136,6 +137,7 @@ TrainingOptions::toJson() const
                { "bias_std", s.biasStd },
                { "noise_std", s.noiseStd } } },
            { "grid", grid },
+           { "centre_crop_mm", centreCropMm },
            { "iterations", iterations },
            { "learning_rate", learningRate },
            { "lambda_r", weights.regularization },
@@ -171,6 +173,8 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
       else if (k == "grid")
         o.grid =
           v.is_number() ? std::array<int, 3>{ v.get<int>(), v.get<int>(), v.get<int>() } : v.get<std::array<int, 3>>();
+      else if (k == "centre_crop_mm")
+        o.centreCropMm = v.get<std::array<double, 3>>();
       else if (k == "iterations")
         o.iterations = v.get<int64_t>();
       else if (k == "learning_rate")
@@ -313,26 +317,55 @@ resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthet
   return readManifest(data);
 }
 
-PreparedSubject
-prepareSubject(const Subject & subject, const std::array<int, 3> & grid)
+itk::ImageRegion<3>
+centreCropRegion(const itk::ImageBase<3> * image, const std::array<double, 3> & cropMm)
 {
+  itk::ImageRegion<3> region = image->GetLargestPossibleRegion();
+  for (unsigned a = 0; a < 3; ++a)
+  {
+    if (cropMm[a] <= 0.0)
+      continue;
+    const auto voxels = static_cast<itk::SizeValueType>(std::round(cropMm[a] / image->GetSpacing()[a]));
+    if (voxels == 0 || voxels >= region.GetSize(a))
+      continue;
+    region.SetIndex(a, region.GetIndex(a) + static_cast<itk::IndexValueType>((region.GetSize(a) - voxels) / 2));
+    region.SetSize(a, voxels);
+  }
+  return region;
+}
+
+PreparedSubject
+prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const std::array<double, 3> & centreCropMm)
+{
+  // Centre crop (a view of the region, geometry kept), then the network grid over it.
+  const auto region = centreCropRegion(subject.image, centreCropMm);
+  auto crop = [&region](auto image) {
+    using T = typename std::remove_pointer_t<decltype(image.GetPointer())>;
+    auto extract = itk::ExtractImageFilter<T, T>::New();
+    extract->SetInput(image);
+    extract->SetExtractionRegion(region);
+    extract->SetDirectionCollapseToSubmatrix(); // a 3D crop keeps the direction
+    extract->Update();
+    return typename T::Pointer(extract->GetOutput());
+  };
+  const ImageType::Pointer image = crop(subject.image);
   itk::SHMoARegNetworkGrid::SizeType size;
   for (unsigned a = 0; a < 3; ++a)
     size[a] = static_cast<itk::SizeValueType>(grid[a]);
-  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(subject.image, size);
+  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(image, size);
   auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
-  resample->SetInput(subject.image);
+  resample->SetInput(image);
   resample->SetOutputParametersFromImage(networkGrid);
   resample->Update();
-  ImageType::Pointer image = resample->GetOutput();
-  itk::SHMoARegNetworkGrid::NormalizeIntensities(image);
+  ImageType::Pointer onGrid = resample->GetOutput();
+  itk::SHMoARegNetworkGrid::NormalizeIntensities(onGrid);
   PreparedSubject prepared;
   prepared.id = subject.id;
-  prepared.image = imageToTensor(image, torch::kCPU);
+  prepared.image = imageToTensor(onGrid, torch::kCPU);
   if (subject.labels)
   {
     auto labels = itk::ResampleImageFilter<LabelImageType, ImageType>::New();
-    labels->SetInput(subject.labels);
+    labels->SetInput(crop(subject.labels));
     labels->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
     labels->SetOutputParametersFromImage(networkGrid);
     labels->Update();
@@ -374,7 +407,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   auto prepare = [&](const std::string & split) {
     std::vector<PreparedSubject> prepared;
     for (const auto & entry : manifest.split(split))
-      prepared.push_back(prepareSubject(loadSubject(entry), options.grid));
+      prepared.push_back(prepareSubject(loadSubject(entry), options.grid, options.centreCropMm));
     for (auto & p : prepared)
     {
       p.image = p.image.to(device);

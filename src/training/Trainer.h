@@ -23,6 +23,9 @@ struct TrainingOptions
   std::string data = "synthetic";
   SyntheticDatasetOptions synthetic;
   std::array<int, 3> grid{ 64, 64, 64 }; // network grid (i, j, k)
+  // The paper's centre crop: a box of this physical size (mm, i j k) centred in each subject,
+  // before resampling onto the network grid; 0 keeps an axis whole.
+  std::array<double, 3> centreCropMm{ 0.0, 0.0, 0.0 };
   int64_t iterations = 1000;
   double learningRate = 1e-4;
   LossWeights weights;
@@ -59,7 +62,13 @@ struct PreparedSubject
   torch::Tensor labels;
 };
 PreparedSubject
-prepareSubject(const Subject & subject, const std::array<int, 3> & grid);
+prepareSubject(const Subject & subject,
+               const std::array<int, 3> & grid,
+               const std::array<double, 3> & centreCropMm = { 0.0, 0.0, 0.0 });
+
+// The centred box of `cropMm` (0 = whole axis) of an image's largest region.
+itk::ImageRegion<3>
+centreCropRegion(const itk::ImageBase<3> * image, const std::array<double, 3> & cropMm);
 
 // Mean Dice over the labels of `fixed` (label 0 excluded) of label tensors on one grid.
 double

@@ -288,6 +288,33 @@ TEST_F(Folder, ResumingContinuesExactly)
   EXPECT_NE(errorOf([&] { train(options(path("never"), 3), true, log); }).find("nothing to resume"), std::string::npos);
 }
 
+TEST(TrainingData, CentreCropAndNetworkGrid)
+{
+  // A 40 x 30 x 20 image of spacing 2: a 40 mm crop keeps the middle 20 voxels along i.
+  auto image = ImageType::New();
+  image->SetRegions(ImageType::SizeType{ { 40, 30, 20 } });
+  ImageType::SpacingType spacing;
+  spacing.Fill(2.0);
+  image->SetSpacing(spacing);
+  image->Allocate();
+  for (itk::IndexValueType i = 0; i < 40; ++i)
+    for (itk::IndexValueType j = 0; j < 30; ++j)
+      for (itk::IndexValueType k = 0; k < 20; ++k)
+        image->SetPixel({ { i, j, k } }, static_cast<float>(i));
+  const auto region = centreCropRegion(image, { 40.0, 0.0, 100.0 });
+  EXPECT_EQ(region.GetIndex(0), 10);
+  EXPECT_EQ(region.GetSize(0), 20u);
+  EXPECT_EQ(region.GetSize(1), 30u); // 0: whole axis
+  EXPECT_EQ(region.GetSize(2), 20u); // larger than the image: whole axis
+
+  Subject subject{ "s", image, nullptr };
+  const PreparedSubject prepared = prepareSubject(subject, { 20, 10, 10 }, { 40.0, 0.0, 0.0 });
+  ASSERT_EQ(prepared.image.sizes(), torch::IntArrayRef({ 1, 1, 10, 10, 20 }));
+  // The crop holds i = 10 .. 29, the same voxels on the 20-voxel grid: a ramp from 0 to 1.
+  EXPECT_NEAR(prepared.image[0][0][5][5][0].item<float>(), 0.0f, 1e-5f);
+  EXPECT_NEAR(prepared.image[0][0][5][5][19].item<float>(), 1.0f, 1e-5f);
+}
+
 TEST(TrainingOptions, ConfigurationErrors)
 {
   TrainingOptions o;

@@ -25,7 +25,6 @@
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkImageRegionConstIterator.h"
-#include "itkResampleImageFilter.h"
 
 int
 main(int argc, char * argv[])
@@ -44,16 +43,6 @@ main(int argc, char * argv[])
     Grid::SizeType size;
     size.Fill(static_cast<itk::SizeValueType>(std::stoul(argv[3])));
     const auto grid = Grid::MakeGrid(fixed, size);
-    auto onGrid = [&](const Grid::ImageType * image) {
-      auto resample = itk::ResampleImageFilter<Grid::ImageType, Grid::ImageType>::New();
-      resample->SetInput(image);
-      resample->SetOutputParametersFromImage(grid);
-      resample->Update();
-      Grid::ImageType::Pointer result = resample->GetOutput();
-      Grid::NormalizeIntensities(result);
-      return result;
-    };
-
     auto model = itk::SHMoARegModel::New();
     if (argc > 5)
       model->LoadFromFile(argv[5]);
@@ -61,8 +50,8 @@ main(int argc, char * argv[])
       model->CreateFromPreset("SHMoAReg");
     auto source = itk::MoEDisplacementFieldSource::New();
     source->SetModel(model);
-    source->SetFixedImage(onGrid(fixed));
-    source->SetMovingImage(onGrid(moving));
+    source->SetFixedImage(Grid::PrepareNetworkInput(fixed.GetPointer(), grid));
+    source->SetMovingImage(Grid::PrepareNetworkInput(moving.GetPointer(), grid));
     source->Update();
 
     const std::string prefix = argv[4];

@@ -21,6 +21,7 @@
 #include "itkLabelImageComparisonFilter.h"
 
 #include "itkImageRegionConstIteratorWithIndex.h"
+#include "itkSHMoARegNetworkGrid.h"
 
 #include <cmath>
 
@@ -126,12 +127,7 @@ LabelImageComparisonFilter<TLabelImage>::VerifyInputInformation() const
   {
     itkExceptionMacro(<< "the source label image is empty");
   }
-  const double tolerance = 1e-6 * source->GetSpacing()[0];
-  const bool sameGrid = source->GetLargestPossibleRegion() == target->GetLargestPossibleRegion() &&
-                        source->GetSpacing().GetVnlVector().is_equal(target->GetSpacing().GetVnlVector(), tolerance) &&
-                        source->GetOrigin().GetVnlVector().is_equal(target->GetOrigin().GetVnlVector(), tolerance) &&
-                        source->GetDirection().GetVnlMatrix().is_equal(target->GetDirection().GetVnlMatrix(), 1e-6);
-  if (!sameGrid)
+  if (!SHMoARegNetworkGrid::HaveSameGrid<TLabelImage::ImageDimension>(source, target))
   {
     itkExceptionMacro(<< "the label images lie on different grids: source size "
                       << source->GetLargestPossibleRegion().GetSize() << ", spacing " << source->GetSpacing()

@@ -21,6 +21,7 @@
 #include "SHMoARegExport.h"
 
 #include "itkImage.h"
+#include "itkResampleImageFilter.h"
 #include "itkVector.h"
 
 namespace itk {
@@ -35,6 +36,9 @@ namespace itk {
  *  - VoxelToPhysical: a displacement in voxels of a grid to millimetres in ITK's physical (LPS)
  *    frame, u_mm = D diag(spacing) u_voxel, ITK's displacement-field convention;
  *  - PhysicalToVoxel: its inverse.
+ *  - PrepareNetworkInput: an image of any scalar type and grid -> float on the network grid
+ *    (linear, in physical space, 0 outside) with normalised intensities;
+ *  - HaveSameGrid: whether two images share size, spacing, origin and direction.
  * (Image <-> tensor is the private ImageTensorBridge; resampling between grids is ITK's.)
  *
  * \ingroup SHMoAReg
@@ -54,6 +58,33 @@ public:
    * A constant image becomes 0. Throws on NaN or infinite values. */
   static void
   NormalizeIntensities(ImageType * image, double lowPercentile = 0.5, double highPercentile = 99.5);
+
+  /** MakeGrid's geometry filled with `image` resampled onto it and normalised. */
+  template <typename TImage>
+  static ImageType::Pointer
+  PrepareNetworkInput(const TImage * image, const ImageBase<3> * grid)
+  {
+    auto resample = ResampleImageFilter<TImage, ImageType>::New();
+    resample->SetInput(image);
+    resample->SetOutputParametersFromImage(grid);
+    resample->Update();
+    ImageType::Pointer onGrid = resample->GetOutput();
+    onGrid->DisconnectPipeline();
+    NormalizeIntensities(onGrid);
+    return onGrid;
+  }
+
+  /** Same size, index, spacing, origin and direction (relative tolerance 1e-6). */
+  template <unsigned int VDimension>
+  static bool
+  HaveSameGrid(const ImageBase<VDimension> * a, const ImageBase<VDimension> * b)
+  {
+    const double tolerance = 1e-6 * a->GetSpacing()[0];
+    return a->GetLargestPossibleRegion() == b->GetLargestPossibleRegion() &&
+           a->GetSpacing().GetVnlVector().is_equal(b->GetSpacing().GetVnlVector(), tolerance) &&
+           a->GetOrigin().GetVnlVector().is_equal(b->GetOrigin().GetVnlVector(), tolerance) &&
+           a->GetDirection().GetVnlMatrix().is_equal(b->GetDirection().GetVnlMatrix(), 1e-6);
+  }
 
   static DisplacementFieldType::Pointer
   VoxelToPhysical(const DisplacementFieldType * voxelField);

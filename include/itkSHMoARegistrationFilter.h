@@ -151,6 +151,10 @@ private:
   ResolveModel();
   void
   CheckAbort();
+  // Maps an internal filter's progress onto [start, end] of this filter's and passes an abort on;
+  // returns the observer's tag.
+  unsigned long
+  ForwardProgress(ProcessObject * internal, float start, float end);
 
   typename ModelType::Pointer m_Model;
   typename ModelType::Pointer m_LoadedModel;

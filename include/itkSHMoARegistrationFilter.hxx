@@ -23,7 +23,6 @@
 #include "itkCastImageFilter.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
-#include "itkProgressAccumulator.h"
 #include "itkResampleImageFilter.h"
 #include "itkWarpImageFilter.h"
 
@@ -117,13 +116,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const MovingImageType * moving = this->GetMovingImage();
   if (labels && moving)
   {
-    const double tolerance = 1e-6 * moving->GetSpacing()[0];
-    const bool sameGrid =
-      labels->GetLargestPossibleRegion() == moving->GetLargestPossibleRegion() &&
-      labels->GetSpacing().GetVnlVector().is_equal(moving->GetSpacing().GetVnlVector(), tolerance) &&
-      labels->GetOrigin().GetVnlVector().is_equal(moving->GetOrigin().GetVnlVector(), tolerance) &&
-      labels->GetDirection().GetVnlMatrix().is_equal(moving->GetDirection().GetVnlMatrix(), 1e-6);
-    if (!sameGrid)
+    if (!SHMoARegNetworkGrid::HaveSameGrid<ImageDimension>(labels, moving))
     {
       itkExceptionMacro(<< "the moving label image must lie on the moving image's grid: label size "
                         << labels->GetLargestPossibleRegion().GetSize() << ", spacing " << labels->GetSpacing()
@@ -184,6 +177,22 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+unsigned long
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ForwardProgress(
+  ProcessObject * internal,
+  float start,
+  float end)
+{
+  return internal->AddObserver(ProgressEvent(), [this, internal, start, end](const EventObject &) {
+    this->UpdateProgress(start + (end - start) * internal->GetProgress());
+    if (this->GetAbortGenerateData())
+    {
+      internal->AbortGenerateDataOn();
+    }
+  });
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 void
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::CheckAbort()
 {
@@ -206,42 +215,27 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   ModelType * model = this->ResolveModel();
 
   this->UpdateProgress(0.0f);
-  auto progress = ProgressAccumulator::New();
-  progress->SetMiniPipelineFilter(this);
   const LabelImageType * labels = this->GetMovingLabelImage();
   // Progress weights: the network dominates; the warps share the last tenth.
   const float warpWeight = labels ? 0.05f : 0.1f;
 
   // 1-2. Both images onto the network grid, intensities to [0, 1].
   const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_NetworkGridSize);
-  auto resampleFixed = ResampleImageFilter<FixedImageType, NetworkImageType>::New();
-  resampleFixed->SetInput(fixed);
-  resampleFixed->SetOutputParametersFromImage(grid);
-  resampleFixed->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  progress->RegisterInternalFilter(resampleFixed, 0.05f);
-  resampleFixed->Update();
+  const auto fixedOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, grid);
+  this->UpdateProgress(0.05f);
   this->CheckAbort();
-  auto resampleMoving = ResampleImageFilter<MovingImageType, NetworkImageType>::New();
-  resampleMoving->SetInput(moving);
-  resampleMoving->SetOutputParametersFromImage(grid);
-  resampleMoving->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  progress->RegisterInternalFilter(resampleMoving, 0.05f);
-  resampleMoving->Update();
+  const auto movingOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(moving, grid);
+  this->UpdateProgress(0.1f);
   this->CheckAbort();
-  typename NetworkImageType::Pointer fixedOnGrid = resampleFixed->GetOutput();
-  typename NetworkImageType::Pointer movingOnGrid = resampleMoving->GetOutput();
-  fixedOnGrid->DisconnectPipeline();
-  movingOnGrid->DisconnectPipeline();
-  SHMoARegNetworkGrid::NormalizeIntensities(fixedOnGrid);
-  SHMoARegNetworkGrid::NormalizeIntensities(movingOnGrid);
 
   // 3. The network: a physical field on the network grid.
   m_NetworkSource->SetModel(model);
   m_NetworkSource->SetFixedImage(fixedOnGrid);
   m_NetworkSource->SetMovingImage(movingOnGrid);
   m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  progress->RegisterInternalFilter(m_NetworkSource, 0.7f);
+  const unsigned long networkObserver = this->ForwardProgress(m_NetworkSource, 0.1f, 0.8f);
   m_NetworkSource->Update();
+  m_NetworkSource->RemoveObserver(networkObserver); // the source outlives this update
   this->CheckAbort();
 
   // 4. The field onto the fixed grid.
@@ -251,7 +245,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   // The default linear interpolator interpolates each vector component.
   resampleField->SetOutputParametersFromImage(fixed);
   resampleField->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  progress->RegisterInternalFilter(resampleField, 0.1f);
+  this->ForwardProgress(resampleField, 0.8f, 0.9f);
   auto castField = CastImageFilter<NetworkFieldType, DisplacementFieldType>::New();
   castField->SetInput(resampleField->GetOutput());
   castField->Update();
@@ -266,7 +260,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   warpImage->SetDisplacementField(field);
   warpImage->SetOutputParametersFromImage(fixed);
   warpImage->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  progress->RegisterInternalFilter(warpImage, warpWeight);
+  this->ForwardProgress(warpImage, 0.9f, 0.9f + warpWeight);
   warpImage->GraftOutput(this->GetWarpedImage());
   warpImage->Update();
   this->GetWarpedImage()->Graft(warpImage->GetOutput());
@@ -280,7 +274,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     warpLabels->SetInterpolator(NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
     warpLabels->SetOutputParametersFromImage(fixed);
     warpLabels->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-    progress->RegisterInternalFilter(warpLabels, warpWeight);
+    this->ForwardProgress(warpLabels, 0.95f, 1.0f);
     warpLabels->GraftOutput(this->GetWarpedLabelImage());
     warpLabels->Update();
     this->GetWarpedLabelImage()->Graft(warpLabels->GetOutput());

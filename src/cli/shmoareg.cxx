@@ -4,7 +4,6 @@
 #include "Trainer.h"
 
 #include "itkImageFileReader.h"
-#include "itkResampleImageFilter.h"
 #include "itkSHMoARegImageIO.h"
 #include "itkSHMoARegistrationFilter.h"
 
@@ -293,17 +292,8 @@ forwardCommand(int argc, char * argv[])
   size.Fill(static_cast<itk::SizeValueType>(args.getInt("size", 128)));
   const auto start = std::chrono::steady_clock::now();
   const auto grid = itk::SHMoARegNetworkGrid::MakeGrid(fixed, size);
-  auto onGrid = [&](const ImageType * image) {
-    auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
-    resample->SetInput(image);
-    resample->SetOutputParametersFromImage(grid);
-    resample->Update();
-    ImageType::Pointer result = resample->GetOutput();
-    itk::SHMoARegNetworkGrid::NormalizeIntensities(result);
-    return result;
-  };
-  const auto fixedGrid = onGrid(fixed);
-  const auto movingGrid = onGrid(moving);
+  const auto fixedGrid = itk::SHMoARegNetworkGrid::PrepareNetworkInput(fixed.GetPointer(), grid);
+  const auto movingGrid = itk::SHMoARegNetworkGrid::PrepareNetworkInput(moving.GetPointer(), grid);
   const double preprocessing = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto prediction = model->Predict(fixedGrid, movingGrid);
   std::cout << "preset:        " << model->GetPresetName() << "\n"

@@ -3,6 +3,7 @@
 #include "itkImageFileReader.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkSHMoARegImageIO.h"
+#include "itkSHMoARegNetworkGrid.h"
 
 #include <nlohmann/json.hpp>
 
@@ -299,13 +300,7 @@ loadSubject(const SubjectEntry & entry)
   if (!entry.labels.empty())
   {
     subject.labels = readLabelMap(entry.labels);
-    const double tolerance = 1e-4;
-    const bool sameGrid =
-      subject.labels->GetLargestPossibleRegion() == subject.image->GetLargestPossibleRegion() &&
-      subject.labels->GetSpacing().GetVnlVector().is_equal(subject.image->GetSpacing().GetVnlVector(), tolerance) &&
-      subject.labels->GetOrigin().GetVnlVector().is_equal(subject.image->GetOrigin().GetVnlVector(), tolerance) &&
-      subject.labels->GetDirection().GetVnlMatrix().is_equal(subject.image->GetDirection().GetVnlMatrix(), tolerance);
-    if (!sameGrid)
+    if (!itk::SHMoARegNetworkGrid::HaveSameGrid<3>(subject.labels, subject.image))
     {
       std::ostringstream message;
       message << "subject '" << entry.id << "': the label map '" << entry.labels << "' (size "

@@ -353,12 +353,7 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
   for (unsigned a = 0; a < 3; ++a)
     size[a] = static_cast<itk::SizeValueType>(grid[a]);
   const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(image, size);
-  auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
-  resample->SetInput(image);
-  resample->SetOutputParametersFromImage(networkGrid);
-  resample->Update();
-  ImageType::Pointer onGrid = resample->GetOutput();
-  itk::SHMoARegNetworkGrid::NormalizeIntensities(onGrid);
+  const auto onGrid = itk::SHMoARegNetworkGrid::PrepareNetworkInput(image.GetPointer(), networkGrid);
   PreparedSubject prepared;
   prepared.id = subject.id;
   prepared.image = imageToTensor(onGrid, torch::kCPU);

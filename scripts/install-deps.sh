@@ -9,7 +9,8 @@ packages=(
   libopenblas0-openmp                # Debian's LibTorch calls the system BLAS; the default
                                      # reference BLAS makes it 2.5x slower (docs/benchmarks.md)
   libinsighttoolkit5-dev             # ITK 5.2.1 for the filters
-  libvtk9-dev xvfb                   # VTK 9.1 for pictures (Xvfb for real rendering)
+  libvtk9-dev                        # VTK 9.1 for pictures: imaging + FreeType text, no OpenGL,
+                                     # so no display (and no Xvfb) is needed
   libgtest-dev libbenchmark-dev      # tests and benchmarks
   mricron-data                       # Colin27 T1 + label atlases (real data)
   elastix                            # peer registration tool for comparisons

@@ -1,7 +1,13 @@
 // The shmoareg command line: register, train, evaluate, info, presets, forward.
 #include "CommandLine.h"
 #include "Evaluation.h"
+#include "RegistrationFigure.h"
 #include "Trainer.h"
+#include "VtkImageConversion.h"
+
+#include "itkJacobianDeterminantFoldingImageFilter.h"
+#include <vtkDataArray.h>
+#include <vtkPointData.h>
 
 #include "itkImageFileReader.h"
 #include "itkSHMoARegImageIO.h"
@@ -237,6 +243,103 @@ evaluateCommand(int argc, char * argv[])
 }
 
 int
+renderCommand(int argc, char * argv[])
+{
+  ArgumentParser args("render",
+                      "Registers a pair and renders one PNG figure: slices with label contours, the "
+                      "deformed grid, the Jacobian and the expert maps; optionally .vti files for ParaView.");
+  args.option("fixed", "IMAGE", "fixed image");
+  args.option("moving", "IMAGE", "moving image");
+  args.option("fixed-labels", "IMAGE", "fixed label map (contours)");
+  args.option("moving-labels", "IMAGE", "moving label map (contours, warped)");
+  args.option("output", "FILE.png", "the figure");
+  args.option("vti-prefix", "PREFIX", "also write PREFIX_field.vti, PREFIX_jacobian.vti, PREFIX_experts.vti");
+  args.option("grid", "N", "network grid size per axis (default 128)");
+  args.option("panel", "PIXELS", "panel size (default 160)");
+  addModelOptions(args);
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "fixed", "moving", "output" });
+  auto model = makeModel(args);
+  using FilterType =
+    itk::SHMoARegistrationFilter<ImageType, ImageType, visualization::FieldType, visualization::LabelImageType>;
+  auto filter = FilterType::New();
+  filter->SetModel(model);
+  filter->SetDevice(args.get("device", "auto"));
+  const auto fixed = readImage(args.get("fixed"), "fixed");
+  const auto moving = readImage(args.get("moving"), "moving");
+  filter->SetFixedImage(fixed);
+  filter->SetMovingImage(moving);
+  training::LabelImageType::Pointer fixedLabels, movingLabels;
+  if (args.has("fixed-labels"))
+    fixedLabels = training::readLabelMap(args.get("fixed-labels"));
+  if (args.has("moving-labels"))
+  {
+    movingLabels = training::readLabelMap(args.get("moving-labels"));
+    filter->SetMovingLabelImage(movingLabels);
+  }
+  FilterType::GridSizeType grid;
+  grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 128)));
+  filter->SetNetworkGridSize(grid);
+  filter->Update();
+
+  visualization::RegistrationFigureInputs inputs;
+  inputs.fixed = fixed;
+  inputs.moving = moving;
+  inputs.warped = filter->GetWarpedImage();
+  inputs.field = filter->GetDisplacementField();
+  inputs.fixedLabels = fixedLabels;
+  inputs.movingLabels = movingLabels;
+  inputs.warpedLabels = movingLabels ? filter->GetWarpedLabelImage() : nullptr;
+  auto * source = filter->GetMoEDisplacementFieldSource();
+  if (model->HasExpertMaps())
+    for (unsigned d = 0; d < 3; ++d)
+      inputs.expertMaps.push_back(source->GetExpertMap(d));
+  visualization::FigureOptions options;
+  options.panelSize = args.getInt("panel", 160);
+  visualization::writePng(visualization::renderRegistrationFigure(inputs, options), args.get("output"));
+  std::cout << "wrote " << args.get("output") << "\n";
+  if (args.has("vti-prefix"))
+  {
+    const std::string prefix = args.get("vti-prefix");
+    visualization::writeVti(visualization::toVtkImageData(filter->GetDisplacementField(), "displacement_mm"),
+                            prefix + "_field.vti");
+    auto jacobian = itk::JacobianDeterminantFoldingImageFilter<visualization::FieldType>::New();
+    jacobian->SetInput(filter->GetDisplacementField());
+    jacobian->Update();
+    visualization::writeVti(visualization::toVtkImageData(jacobian->GetOutput(), "jacobian_determinant"),
+                            prefix + "_jacobian.vti");
+    if (model->HasExpertMaps())
+    {
+      auto experts = visualization::toVtkImageData(source->GetExpertMap(0), "experts_i");
+      for (unsigned d = 1; d < 3; ++d)
+      {
+        auto more = visualization::toVtkImageData(source->GetExpertMap(d), d == 1 ? "experts_j" : "experts_k");
+        experts->GetPointData()->AddArray(more->GetPointData()->GetScalars());
+      }
+      visualization::writeVti(experts, prefix + "_experts.vti");
+    }
+    std::cout << "wrote " << prefix << "_field.vti, " << prefix << "_jacobian.vti"
+              << (model->HasExpertMaps() ? ", " + prefix + "_experts.vti" : std::string()) << "\n";
+  }
+  return 0;
+}
+
+int
+plotTrainingCommand(int argc, char * argv[])
+{
+  ArgumentParser args("plot-training", "Plots the training and validation curves of a training log.csv as PNG.");
+  args.option("log", "FILE.csv", "the trainer's log.csv");
+  args.option("output", "FILE.png", "the plot");
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "log", "output" });
+  visualization::writePng(visualization::renderTrainingCurves(args.get("log")), args.get("output"));
+  std::cout << "wrote " << args.get("output") << "\n";
+  return 0;
+}
+
+int
 infoCommand(int argc, char * argv[])
 {
   ArgumentParser args("info", "Prints a model file's preset, configuration, parameter count and provenance.");
@@ -318,6 +421,8 @@ printUsage(std::ostream & out)
          "  register   register a moving image to a fixed image\n"
          "  train      train a network (synthetic data, a manifest, OASIS or BTCV layouts)\n"
          "  evaluate   score a model on a dataset's test pairs (Dice, ASSD, folding, time)\n"
+         "  render     register a pair and render a PNG figure (and .vti files for ParaView)\n"
+         "  plot-training  plot a training log's curves as PNG\n"
          "  info       describe a model file\n"
          "  presets    list the network presets and their parameter counts\n"
          "  forward    run a network once on an image pair (shapes and time)\n";
@@ -335,8 +440,10 @@ main(int argc, char * argv[])
   }
   const std::string command = argv[1];
   const std::map<std::string, int (*)(int, char *[])> commands{
-    { "register", registerCommand }, { "train", trainCommand },     { "evaluate", evaluateCommand },
-    { "info", infoCommand },         { "presets", presetsCommand }, { "forward", forwardCommand }
+    { "register", registerCommand }, { "train", trainCommand },
+    { "evaluate", evaluateCommand }, { "info", infoCommand },
+    { "presets", presetsCommand },   { "forward", forwardCommand },
+    { "render", renderCommand },     { "plot-training", plotTrainingCommand }
   };
   try
   {

@@ -78,6 +78,31 @@ readImage(const std::string & path, const char * what)
   }
 }
 
+using RegistrationFilterType =
+  itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
+
+// The registration that register and render share: --grid and --device from `args`.
+RegistrationFilterType::Pointer
+registerPair(const ArgumentParser & args,
+             itk::SHMoARegModel * model,
+             const ImageType * fixed,
+             const ImageType * moving,
+             const LabelImageType * movingLabels)
+{
+  auto filter = RegistrationFilterType::New();
+  filter->SetModel(model);
+  filter->SetDevice(args.get("device", "auto"));
+  filter->SetFixedImage(fixed);
+  filter->SetMovingImage(moving);
+  if (movingLabels)
+    filter->SetMovingLabelImage(movingLabels);
+  RegistrationFilterType::GridSizeType grid;
+  grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 128)));
+  filter->SetNetworkGridSize(grid);
+  filter->Update();
+  return filter;
+}
+
 int
 registerCommand(int argc, char * argv[])
 {
@@ -97,20 +122,12 @@ registerCommand(int argc, char * argv[])
     throw UsageError("--moving-labels and --output-warped-labels go together");
 
   auto model = makeModel(args);
-  using FilterType =
-    itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
-  auto filter = FilterType::New();
-  filter->SetModel(model);
-  filter->SetDevice(args.get("device", "auto"));
-  filter->SetFixedImage(readImage(args.get("fixed"), "fixed"));
-  filter->SetMovingImage(readImage(args.get("moving"), "moving"));
-  if (args.has("moving-labels"))
-    filter->SetMovingLabelImage(training::readLabelMap(args.get("moving-labels")));
-  FilterType::GridSizeType grid;
-  grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 128)));
-  filter->SetNetworkGridSize(grid);
+  const auto fixed = readImage(args.get("fixed"), "fixed");
+  const auto moving = readImage(args.get("moving"), "moving");
+  const auto movingLabels =
+    args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
   const auto start = std::chrono::steady_clock::now();
-  filter->Update();
+  const auto filter = registerPair(args, model, fixed, moving, movingLabels);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   cli::AtomicOutputs outputs;
@@ -261,27 +278,13 @@ renderCommand(int argc, char * argv[])
     return 0;
   args.require({ "fixed", "moving", "output" });
   auto model = makeModel(args);
-  using FilterType =
-    itk::SHMoARegistrationFilter<ImageType, ImageType, visualization::FieldType, visualization::LabelImageType>;
-  auto filter = FilterType::New();
-  filter->SetModel(model);
-  filter->SetDevice(args.get("device", "auto"));
   const auto fixed = readImage(args.get("fixed"), "fixed");
   const auto moving = readImage(args.get("moving"), "moving");
-  filter->SetFixedImage(fixed);
-  filter->SetMovingImage(moving);
-  training::LabelImageType::Pointer fixedLabels, movingLabels;
-  if (args.has("fixed-labels"))
-    fixedLabels = training::readLabelMap(args.get("fixed-labels"));
-  if (args.has("moving-labels"))
-  {
-    movingLabels = training::readLabelMap(args.get("moving-labels"));
-    filter->SetMovingLabelImage(movingLabels);
-  }
-  FilterType::GridSizeType grid;
-  grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 128)));
-  filter->SetNetworkGridSize(grid);
-  filter->Update();
+  const auto fixedLabels =
+    args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
+  const auto movingLabels =
+    args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
+  const auto filter = registerPair(args, model, fixed, moving, movingLabels);
 
   visualization::RegistrationFigureInputs inputs;
   inputs.fixed = fixed;

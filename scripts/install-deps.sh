@@ -15,7 +15,7 @@ packages=(
   mricron-data                       # Colin27 T1 + label atlases (real data)
   elastix                            # peer registration tool for comparisons
   nlohmann-json3-dev                 # JSON for configurations and manifests
-  python3 python3-numpy
+  python3                            # the CLI tests write a small MetaImage with it
 )
 
 missing=()

@@ -4,7 +4,7 @@
 #
 # When a cached ITK build tree exists (scripts/build-itk.sh), the module is also built the
 # standard ITK way (ITKModuleExternal, itk_module_add_library, ITK's test driver) and its
-# tests run too; without one, a line says so: a cold ITK build takes ~40 minutes on 2 cores,
+# tests run too; without one, a line says so: a cold ITK build (1,633 steps) takes tens of minutes on 2 cores,
 # more than CI can spend beside everything else.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +22,7 @@ if [ -f "$itk_tree/.shmoareg-complete" ]; then
   (cd "$here/build-itk-module" && ctest --output-on-failure -j 2) || status=1
 else
   echo "== ITK module path NOT tested here: no cached ITK build tree at $itk_tree"
-  echo "   (scripts/build-itk.sh builds one from Debian's ITK source package, ~40 min on 2 cores)"
+  echo "   (scripts/build-itk.sh builds one from Debian's ITK source package: 1,633 steps, tens of minutes on 2 cores)"
 fi
 
 echo "== All tests (Debian's installed ITK)"

@@ -134,8 +134,6 @@ protected:
   MakeOutput(DataObjectPointerArraySizeType index) override;
 
   void
-  GenerateOutputInformation() override;
-  void
   GenerateInputRequestedRegion() override;
   void
   EnlargeOutputRequestedRegion(DataObject * output) override;

@@ -77,14 +77,6 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 void
-SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateOutputInformation()
-{
-  // Every output lives on the fixed image's grid.
-  Superclass::GenerateOutputInformation();
-}
-
-template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
-void
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateInputRequestedRegion()
 {
   Superclass::GenerateInputRequestedRegion();

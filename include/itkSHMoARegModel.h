@@ -20,6 +20,7 @@
 
 #include "SHMoARegExport.h"
 
+#include "itkFixedArray.h"
 #include "itkImage.h"
 #include "itkObject.h"
 #include "itkObjectFactory.h"
@@ -103,6 +104,11 @@ public:
   GetConfigurationAsJSON() const;
   std::string
   GetProvenance() const;
+  /** The voxel size (mm, i j k) of the network grid the model was trained on, from its training
+   * provenance; zeros when the file does not say (an untrained preset, an older file). The
+   * network predicts displacements in voxels, so it should see images at this voxel size. */
+  FixedArray<double, 3>
+  GetTrainingVoxelSpacing() const;
   SizeValueType
   GetNumberOfParameters() const;
   /** Channels per image the network expects (1 for every preset). */

@@ -31,7 +31,8 @@ namespace itk {
  *
  * The data flow of the module, one function per arrow:
  *  - MakeGrid: the network grid of an image, N voxels per axis covering its physical extent
- *    (voxel edge to voxel edge) with its direction;
+ *    (voxel edge to voxel edge) with its direction; GridSizeForSpacing: the N that gives a
+ *    voxel size nearest a wanted one (a model's training voxel size);
  *  - NormalizeIntensities: intensities to [0, 1] between robust percentiles;
  *  - VoxelToPhysical: a displacement in voxels of a grid to millimetres in ITK's physical (LPS)
  *    frame, u_mm = D diag(spacing) u_voxel, ITK's displacement-field convention;
@@ -53,6 +54,11 @@ public:
   /** An image (not allocated) with the network grid's geometry for `reference`. */
   static ImageType::Pointer
   MakeGrid(const ImageBase<3> * reference, const SizeType & size);
+
+  /** Voxels per axis, round(extent / spacing) and at least 1, so that MakeGrid's voxels over
+   * the reference's physical extent come nearest `spacing` (mm). Throws unless spacing > 0. */
+  static SizeType
+  GridSizeForSpacing(const ImageBase<3> * reference, const FixedArray<double, 3> & spacing);
 
   /** Maps the [lowPercentile, highPercentile] intensity range to [0, 1], clipping outside.
    * A constant image becomes 0. Throws on NaN or infinite values. */

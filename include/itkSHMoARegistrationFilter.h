@@ -86,6 +86,7 @@ public:
   using NetworkImageType = SHMoARegNetworkGrid::ImageType;
   using NetworkFieldType = SHMoARegNetworkGrid::DisplacementFieldType;
   using GridSizeType = typename NetworkImageType::SizeType;
+  using SpacingType = FixedArray<double, 3>;
   using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
 
   itkSetInputMacro(FixedImage, FixedImageType);
@@ -104,9 +105,16 @@ public:
   /** "auto" (default), "cpu", "cuda" or "cuda:N"; a missing CUDA device is an error. */
   itkSetStringMacro(Device);
   itkGetStringMacro(Device);
-  /** Voxels of the network grid per axis (default 128^3, the paper's grid). */
+  /** Voxels of the network grid per axis over the fixed image's extent. Zeros (the default)
+   * choose it: from NetworkGridSpacing when set, else from the model's training voxel size
+   * (SHMoARegModel::GetTrainingVoxelSpacing), else 128^3, the paper's grid. */
   itkSetMacro(NetworkGridSize, GridSizeType);
   itkGetConstReferenceMacro(NetworkGridSize, GridSizeType);
+  /** A wanted network voxel size in mm (zeros: unset); used when NetworkGridSize is zero. */
+  itkSetMacro(NetworkGridSpacing, SpacingType);
+  itkGetConstReferenceMacro(NetworkGridSpacing, SpacingType);
+  /** The grid size of the last update. */
+  itkGetConstReferenceMacro(UsedNetworkGridSize, GridSizeType);
 
   DisplacementFieldType *
   GetDisplacementField()
@@ -147,6 +155,8 @@ protected:
 private:
   ModelType *
   ResolveModel();
+  GridSizeType
+  ResolveNetworkGridSize(const ModelType * model) const;
   void
   CheckAbort();
   // Maps an internal filter's progress onto [start, end] of this filter's and passes an abort on;
@@ -160,6 +170,8 @@ private:
   std::string m_ModelFileName;
   std::string m_Device{ "auto" };
   GridSizeType m_NetworkGridSize;
+  SpacingType m_NetworkGridSpacing;
+  GridSizeType m_UsedNetworkGridSize;
   typename NetworkSourceType::Pointer m_NetworkSource;
 };
 

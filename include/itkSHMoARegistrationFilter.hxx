@@ -39,7 +39,9 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   this->SetNumberOfRequiredOutputs(3);
   this->SetNthOutput(1, this->MakeOutput(1));
   this->SetNthOutput(2, this->MakeOutput(2));
-  m_NetworkGridSize.Fill(128);
+  m_NetworkGridSize.Fill(0);
+  m_NetworkGridSpacing.Fill(0.0);
+  m_UsedNetworkGridSize.Fill(0);
   m_NetworkSource = NetworkSourceType::New();
 }
 
@@ -197,6 +199,33 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+auto
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ResolveNetworkGridSize(
+  const ModelType * model) const -> GridSizeType
+{
+  const bool sizeGiven = m_NetworkGridSize[0] > 0 || m_NetworkGridSize[1] > 0 || m_NetworkGridSize[2] > 0;
+  if (sizeGiven)
+  {
+    return m_NetworkGridSize; // MakeGrid rejects a zero axis with a message
+  }
+  const FixedImageType * fixed = this->GetFixedImage();
+  const bool spacingGiven =
+    m_NetworkGridSpacing[0] != 0.0 || m_NetworkGridSpacing[1] != 0.0 || m_NetworkGridSpacing[2] != 0.0;
+  if (spacingGiven)
+  {
+    return SHMoARegNetworkGrid::GridSizeForSpacing(fixed, m_NetworkGridSpacing);
+  }
+  const SpacingType trained = model->GetTrainingVoxelSpacing();
+  if (trained[0] > 0.0 && trained[1] > 0.0 && trained[2] > 0.0)
+  {
+    return SHMoARegNetworkGrid::GridSizeForSpacing(fixed, trained);
+  }
+  GridSizeType paperGrid;
+  paperGrid.Fill(128);
+  return paperGrid;
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 void
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateData()
 {
@@ -212,7 +241,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const float warpWeight = labels ? 0.05f : 0.1f;
 
   // 1-2. Both images onto the network grid, intensities to [0, 1].
-  const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_NetworkGridSize);
+  m_UsedNetworkGridSize = this->ResolveNetworkGridSize(model);
+  const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize);
   const auto fixedOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, grid);
   this->UpdateProgress(0.05f);
   this->CheckAbort();
@@ -284,6 +314,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "ModelFileName: " << m_ModelFileName << std::endl;
   os << indent << "Device: " << m_Device << std::endl;
   os << indent << "NetworkGridSize: " << m_NetworkGridSize << std::endl;
+  os << indent << "NetworkGridSpacing: " << m_NetworkGridSpacing << std::endl;
+  os << indent << "UsedNetworkGridSize: " << m_UsedNetworkGridSize << std::endl;
 }
 
 } // namespace itk

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libbenchmark-dev      # tests and benchmarks
   mricron-data                       # Colin27 T1 + label atlases (real data)
   elastix                            # peer registration tool for comparisons
+  libfftw3-dev                       # ITK's demons and SyN peers (bench/peers) link FFTW through ITKFFT
   nlohmann-json3-dev                 # JSON for configurations and manifests
   python3                            # the CLI tests write a small MetaImage with it
 )

@@ -22,6 +22,8 @@
 #include "ImageTensorBridge.h"
 #include "RegistrationNetwork.h"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 
 namespace itk {
@@ -123,6 +125,51 @@ std::string
 SHMoARegModel::GetProvenance() const
 {
   return m_Implementation->provenance;
+}
+
+FixedArray<double, 3>
+SHMoARegModel::GetTrainingVoxelSpacing() const
+{
+  FixedArray<double, 3> spacing;
+  spacing.Fill(0.0);
+  const auto provenance = nlohmann::json::parse(m_Implementation->provenance, nullptr, /*allow_exceptions=*/false);
+  if (!provenance.is_object())
+  {
+    return spacing;
+  }
+  // Written by the trainer since the voxel size mattered; older files: the centre crop (mm)
+  // over the grid, which is the voxel size whenever every axis was cropped.
+  const auto recorded = provenance.find("network_voxel_mm");
+  if (recorded != provenance.end() && recorded->is_array() && recorded->size() == 3)
+  {
+    for (unsigned int a = 0; a < 3; ++a)
+    {
+      spacing[a] = (*recorded)[a].get<double>();
+    }
+    return spacing;
+  }
+  const auto training = provenance.find("training");
+  if (training == provenance.end() || !training->is_object() || !training->contains("centre_crop_mm") ||
+      !training->contains("grid"))
+  {
+    return spacing;
+  }
+  const auto & crop = (*training)["centre_crop_mm"];
+  const auto & grid = (*training)["grid"];
+  if (!crop.is_array() || !grid.is_array() || crop.size() != 3 || grid.size() != 3)
+  {
+    return spacing;
+  }
+  for (unsigned int a = 0; a < 3; ++a)
+  {
+    if (crop[a].get<double>() <= 0.0 || grid[a].get<double>() <= 0.0)
+    {
+      spacing.Fill(0.0);
+      return spacing;
+    }
+    spacing[a] = crop[a].get<double>() / grid[a].get<double>();
+  }
+  return spacing;
 }
 
 SizeValueType

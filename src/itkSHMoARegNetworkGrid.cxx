@@ -57,6 +57,27 @@ SHMoARegNetworkGrid::MakeGrid(const ImageBase<3> * reference, const SizeType & s
   return grid;
 }
 
+SHMoARegNetworkGrid::SizeType
+SHMoARegNetworkGrid::GridSizeForSpacing(const ImageBase<3> * reference, const FixedArray<double, 3> & spacing)
+{
+  if (reference == nullptr)
+  {
+    itkGenericExceptionMacro(<< "GridSizeForSpacing needs a reference image");
+  }
+  SizeType size;
+  for (unsigned int a = 0; a < 3; ++a)
+  {
+    if (!(spacing[a] > 0.0) || !std::isfinite(spacing[a]))
+    {
+      itkGenericExceptionMacro(<< "the network voxel size must be positive, got " << spacing);
+    }
+    const double extent =
+      reference->GetSpacing()[a] * static_cast<double>(reference->GetLargestPossibleRegion().GetSize(a));
+    size[a] = static_cast<SizeValueType>(std::max(1.0, std::round(extent / spacing[a])));
+  }
+  return size;
+}
+
 void
 SHMoARegNetworkGrid::NormalizeIntensities(ImageType * image, double lowPercentile, double highPercentile)
 {

@@ -346,6 +346,45 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   }
   ITK_TEST_EXPECT_TRUE(labelsKept);
 
+  // --- The network grid: from the model's training voxel size unless given.
+  {
+    const std::string trained = folder + "/trained-at-6-6-4mm.pt";
+    shmoareg_test::writeConstantDisplacementModel(trained, { 0.0, 0.0, 0.0 }, R"({"network_voxel_mm": [6, 6, 4]})");
+    auto automatic = FilterType::New();
+    automatic->SetFixedImage(fixed);
+    automatic->SetMovingImage(moving);
+    automatic->SetModelFileName(trained);
+    automatic->SetDevice("cpu");
+    ITK_TRY_EXPECT_NO_EXCEPTION(automatic->Update());
+    // Extent (60, 66, 48) mm over (6, 6, 4) mm voxels.
+    ITK_TEST_EXPECT_EQUAL(automatic->GetUsedNetworkGridSize(), FilterType::GridSizeType({ { 10, 11, 12 } }));
+    FilterType::SpacingType wanted;
+    wanted.Fill(5.0);
+    automatic->SetNetworkGridSpacing(wanted); // over the model's: 60/5, 66/5 -> 13, 48/5 -> 10
+    ITK_TRY_EXPECT_NO_EXCEPTION(automatic->Update());
+    ITK_TEST_EXPECT_EQUAL(automatic->GetUsedNetworkGridSize(), FilterType::GridSizeType({ { 12, 13, 10 } }));
+    automatic->SetNetworkGridSize(grid); // an explicit size wins
+    ITK_TRY_EXPECT_NO_EXCEPTION(automatic->Update());
+    ITK_TEST_EXPECT_EQUAL(automatic->GetUsedNetworkGridSize(), grid);
+
+    // A file from before the record: the centre crop over the grid; a preset knows none (128^3).
+    const std::string cropped = folder + "/cropped.pt";
+    shmoareg_test::writeConstantDisplacementModel(
+      cropped, { 0.0, 0.0, 0.0 }, R"({"training": {"centre_crop_mm": [144, 180, 144], "grid": [48, 60, 48]}})");
+    auto model = itk::SHMoARegModel::New();
+    model->LoadFromFile(cropped);
+    FilterType::SpacingType expected;
+    expected.Fill(3.0);
+    ITK_TEST_EXPECT_EQUAL(model->GetTrainingVoxelSpacing(), expected);
+    model->CreateFromPreset("VM");
+    expected.Fill(0.0);
+    ITK_TEST_EXPECT_EQUAL(model->GetTrainingVoxelSpacing(), expected);
+    wanted.Fill(-1.0);
+    automatic->SetNetworkGridSize(FilterType::GridSizeType({ { 0, 0, 0 } }));
+    automatic->SetNetworkGridSpacing(wanted);
+    ITK_TEST_EXPECT_TRUE(throwsWith([&] { automatic->Update(); }, "voxel size must be positive"));
+  }
+
   // --- Bad input: each an exception that names the problem.
   auto bad = FilterType::New();
   bad->SetDevice("cpu");

@@ -1,5 +1,7 @@
 #include "CommandLine.h"
 
+#include <fstream>
+
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -140,6 +142,18 @@ AtomicOutputs::temporaryName(const std::string & path)
   const std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
   const std::string extension = dot == std::string::npos ? "" : name.substr(dot);
   return (p.parent_path() / (stem + ".partial-" + std::to_string(::getpid()) + extension)).string();
+}
+
+void
+AtomicOutputs::writeText(const std::string & text, const std::string & path)
+{
+  const std::string temporary = temporaryName(path);
+  m_Pending.emplace_back(temporary, path);
+  std::ofstream out(temporary);
+  out << text;
+  out.close();
+  if (!out)
+    throw std::runtime_error("cannot write '" + path + "'");
 }
 
 void

@@ -76,6 +76,9 @@ public:
     m_Pending.emplace_back(temporary, path);
     itk::WriteImage(image, temporary, true);
   }
+  // A text file (JSON, CSV) the same way.
+  void
+  writeText(const std::string & text, const std::string & path);
   // Renames every written file into place.
   void
   commit();

@@ -2,6 +2,7 @@
 #include "CommandLine.h"
 #include "Evaluation.h"
 #include "RegistrationFigure.h"
+#include "SyntheticDataset.h"
 #include "Trainer.h"
 #include "VtkImageConversion.h"
 
@@ -81,7 +82,8 @@ readImage(const std::string & path, const char * what)
 using RegistrationFilterType =
   itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
 
-// The registration that register and render share: --grid and --device from `args`.
+// The registration that register and render share: --grid and --device from `args`. Without
+// --grid the filter picks the grid from the model's training voxel size (128^3 for a preset).
 RegistrationFilterType::Pointer
 registerPair(const ArgumentParser & args,
              itk::SHMoARegModel * model,
@@ -96,9 +98,15 @@ registerPair(const ArgumentParser & args,
   filter->SetMovingImage(moving);
   if (movingLabels)
     filter->SetMovingLabelImage(movingLabels);
-  RegistrationFilterType::GridSizeType grid;
-  grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 128)));
-  filter->SetNetworkGridSize(grid);
+  if (args.has("grid"))
+  {
+    const int size = args.getInt("grid", 0);
+    if (size <= 0)
+      throw UsageError("--grid must be a positive voxel count");
+    RegistrationFilterType::GridSizeType grid;
+    grid.Fill(static_cast<itk::SizeValueType>(size));
+    filter->SetNetworkGridSize(grid);
+  }
   filter->Update();
   return filter;
 }
@@ -113,34 +121,64 @@ registerCommand(int argc, char * argv[])
   args.option("output-warped", "FILE", "moving image warped onto the fixed grid");
   args.option("moving-labels", "IMAGE", "moving label map (integer values)");
   args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
-  args.option("grid", "N", "network grid size per axis (default 128)");
+  args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
+  args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
+  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
   args.require({ "fixed", "moving", "output-field", "output-warped" });
-  if (args.has("moving-labels") != args.has("output-warped-labels"))
-    throw UsageError("--moving-labels and --output-warped-labels go together");
+  if (args.has("output-warped-labels") && !args.has("moving-labels"))
+    throw UsageError("--output-warped-labels needs --moving-labels");
+  if (args.has("fixed-labels") != args.has("moving-labels") && !args.has("output-warped-labels"))
+    throw UsageError("Dice and ASSD need both --fixed-labels and --moving-labels");
+  if (args.has("output-metrics") && !args.has("fixed-labels"))
+    throw UsageError("--output-metrics needs --fixed-labels and --moving-labels");
 
   auto model = makeModel(args);
   const auto fixed = readImage(args.get("fixed"), "fixed");
   const auto moving = readImage(args.get("moving"), "moving");
   const auto movingLabels =
     args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
+  const auto fixedLabels =
+    args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
   const auto start = std::chrono::steady_clock::now();
   const auto filter = registerPair(args, model, fixed, moving, movingLabels);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
+            << " parameters) on " << model->GetDevice() << ", network grid " << filter->GetUsedNetworkGridSize()
+            << ", in " << std::fixed << std::setprecision(2) << seconds << " s (network "
+            << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s)\n";
   cli::AtomicOutputs outputs;
   outputs.write(filter->GetDisplacementField(), args.get("output-field"));
   outputs.write(filter->GetWarpedImage(), args.get("output-warped"));
   if (args.has("output-warped-labels"))
     outputs.write(filter->GetWarpedLabelImage(), args.get("output-warped-labels"));
+  std::string metricsJson;
+  if (fixedLabels)
+  {
+    const training::PairScore before = training::scoreRegistration(fixedLabels, movingLabels, nullptr);
+    const training::PairScore after =
+      training::scoreRegistration(fixedLabels, movingLabels, filter->GetDisplacementField());
+    std::cout << std::setprecision(4) << "Dice " << before.dice << " -> " << after.dice << ", ASSD " << before.assd
+              << " -> " << after.assd << " mm, folding (det J <= 0) " << after.folding << " %, " << std::setprecision(2)
+              << seconds << " s\n";
+    const nlohmann::json metrics = { { "model", model->GetPresetName() },
+                                     { "dice_before", before.dice },
+                                     { "dice", after.dice },
+                                     { "assd_mm_before", before.assd },
+                                     { "assd_mm", after.assd },
+                                     { "folding_percent", after.folding },
+                                     { "seconds", seconds } };
+    metricsJson = metrics.dump(2) + "\n";
+  }
+  if (args.has("output-metrics"))
+    outputs.writeText(metricsJson, args.get("output-metrics"));
   outputs.commit();
-  std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
-            << " parameters) on " << model->GetDevice() << " in " << std::fixed << std::setprecision(2) << seconds
-            << " s (network " << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s)\n"
-            << "wrote " << args.get("output-field") << ", " << args.get("output-warped")
-            << (args.has("output-warped-labels") ? ", " + args.get("output-warped-labels") : std::string()) << "\n";
+  std::cout << "wrote " << args.get("output-field") << ", " << args.get("output-warped")
+            << (args.has("output-warped-labels") ? ", " + args.get("output-warped-labels") : std::string())
+            << (args.has("output-metrics") ? ", " + args.get("output-metrics") : std::string()) << "\n";
   return 0;
 }
 
@@ -209,9 +247,9 @@ int
 evaluateCommand(int argc, char * argv[])
 {
   ArgumentParser args("evaluate", "Registers every ordered test pair and prints the paper's Table I columns.");
-  args.option("config", "FILE", "a training configuration: its data, synthetic options and grid");
+  args.option("config", "FILE", "a training configuration: its data and synthetic options");
   args.option("data", "DATA", "synthetic | MANIFEST.json|.csv | oasis:FOLDER | btcv:FOLDER");
-  args.option("grid", "N", "network grid size per axis (default: the configuration's, else 128)");
+  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
   args.option("csv", "FILE", "also write the per-pair scores as CSV");
   args.option("scratch", "FOLDER", "where synthetic data are generated (default: the configuration's output)");
   args.flag("no-identity", "leave out the identity (initial) row");
@@ -221,7 +259,6 @@ evaluateCommand(int argc, char * argv[])
   if (!args.has("data") && !args.has("config"))
     throw UsageError("'evaluate' needs --data or --config");
   training::TrainingOptions options;
-  options.grid = { 128, 128, 128 };
   try
   {
     if (args.has("config"))
@@ -234,7 +271,9 @@ evaluateCommand(int argc, char * argv[])
   auto model = makeModel(args);
   const training::DatasetManifest manifest =
     training::resolveDataset(args.get("data", options.data), options.synthetic, args.get("scratch", options.output));
-  const unsigned int grid = static_cast<unsigned int>(args.getInt("grid", options.grid[0]));
+  const int grid = args.getInt("grid", 0);
+  if (args.has("grid") && grid <= 0)
+    throw UsageError("--grid must be a positive voxel count");
   std::vector<training::MethodScores> methods;
   if (!args.has("no-identity"))
     methods.push_back(training::evaluateOnTestPairs("Initial", nullptr, manifest, grid, std::cerr));
@@ -243,19 +282,99 @@ evaluateCommand(int argc, char * argv[])
   const std::string csv = training::scoresToCsv(methods);
   if (args.has("csv"))
   {
-    const std::string temporary = args.get("csv") + ".partial";
-    {
-      std::ofstream out(temporary);
-      out << csv;
-      if (!out)
-        throw std::runtime_error("cannot write '" + args.get("csv") + "'");
-    }
-    std::filesystem::rename(temporary, args.get("csv"));
+    cli::AtomicOutputs outputs;
+    outputs.writeText(csv, args.get("csv"));
+    outputs.commit();
   }
   else
   {
     std::cout << csv;
   }
+  return 0;
+}
+
+int
+scoreCommand(int argc, char * argv[])
+{
+  ArgumentParser args("score",
+                      "Scores a displacement field from any tool (ITK's convention: on the fixed grid, x -> x + u(x) "
+                      "in mm): warps the moving labels (nearest neighbour) and prints one CSV row: method, pair, "
+                      "Dice, ASSD (mm), % det J <= 0, seconds.");
+  args.option("fixed-labels", "IMAGE", "fixed label map");
+  args.option("moving-labels", "IMAGE", "moving label map");
+  args.option("field", "FILE", "displacement field (without it: the labels as they lie, the identity)");
+  args.option("method", "NAME", "first CSV column (default: field)");
+  args.option("pair", "ID", "second CSV column (default: empty)");
+  args.option("seconds", "S", "registration time to copy into the row (default 0)");
+  args.flag("header", "print the CSV header first");
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "fixed-labels", "moving-labels" });
+  const auto fixedLabels = training::readLabelMap(args.get("fixed-labels"));
+  const auto movingLabels = training::readLabelMap(args.get("moving-labels"));
+  training::DisplacementFieldType::Pointer field;
+  if (args.has("field"))
+  {
+    try
+    {
+      field = itk::ReadImage<training::DisplacementFieldType>(args.get("field"));
+    }
+    catch (const itk::ExceptionObject & error)
+    {
+      throw std::runtime_error("cannot read the displacement field '" + args.get("field") +
+                               "': " + error.GetDescription());
+    }
+  }
+  const training::PairScore score = training::scoreRegistration(fixedLabels, movingLabels, field);
+  if (args.has("header"))
+    std::cout << "method,pair,dice,assd_mm,folding_percent,seconds\n";
+  std::cout << args.get("method", args.has("field") ? "field" : "identity") << "," << args.get("pair", "") << ","
+            << std::setprecision(6) << score.dice << "," << score.assd << "," << score.folding << ","
+            << args.getDouble("seconds", 0.0) << "\n";
+  return 0;
+}
+
+int
+synthesizeCommand(int argc, char * argv[])
+{
+  ArgumentParser args("synthesize",
+                      "Writes subjects of the built-in synthetic Colin27 dataset (images, AAL labels, manifest.json).");
+  args.option("config", "FILE", "a training configuration: its synthetic options");
+  args.option("output", "FOLDER", "where the subjects and manifest.json go");
+  args.option("train", "N", "train subjects (default 0)");
+  args.option("val", "N", "validation subjects (default 0)");
+  args.option("test", "N", "test subjects (default 4)");
+  args.option("seed", "N", "dataset seed (default: the configuration's, else 1)");
+  args.flag("anisotropic", "3 x 3 x 2 mm subjects");
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "output" });
+  training::SyntheticDatasetOptions synthetic;
+  try
+  {
+    if (args.has("config"))
+      synthetic = training::readTrainingOptions(args.get("config")).synthetic;
+  }
+  catch (const std::invalid_argument & error)
+  {
+    throw UsageError(error.what());
+  }
+  auto count = [&](const char * name, int fallback) {
+    const int n = args.getInt(name, fallback);
+    if (n < 0)
+      throw UsageError(std::string("--") + name + " must not be negative");
+    return static_cast<size_t>(n);
+  };
+  synthetic.train = count("train", 0);
+  synthetic.val = count("val", 0);
+  synthetic.test = count("test", 4);
+  if (args.has("seed"))
+    synthetic.seed = static_cast<uint64_t>(args.getInt("seed", 1));
+  if (args.has("anisotropic"))
+    synthetic.anisotropic = true;
+  const training::DatasetManifest manifest = training::writeSyntheticDataset(synthetic, args.get("output"));
+  std::cout << "wrote " << manifest.subjects.size() << " subjects of '" << manifest.name << "' to "
+            << args.get("output") << "/manifest.json\n";
   return 0;
 }
 
@@ -271,7 +390,7 @@ renderCommand(int argc, char * argv[])
   args.option("moving-labels", "IMAGE", "moving label map (contours, warped)");
   args.option("output", "FILE.png", "the figure");
   args.option("vti-prefix", "PREFIX", "also write PREFIX_field.vti, PREFIX_jacobian.vti, PREFIX_experts.vti");
-  args.option("grid", "N", "network grid size per axis (default 128)");
+  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
   args.option("panel", "PIXELS", "panel size (default 160)");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
@@ -424,6 +543,8 @@ printUsage(std::ostream & out)
          "  register   register a moving image to a fixed image\n"
          "  train      train a network (synthetic data, a manifest, OASIS or BTCV layouts)\n"
          "  evaluate   score a model on a dataset's test pairs (Dice, ASSD, folding, time)\n"
+         "  score      score a displacement field from any tool against label maps (one CSV row)\n"
+         "  synthesize write subjects of the built-in synthetic Colin27 dataset\n"
          "  render     register a pair and render a PNG figure (and .vti files for ParaView)\n"
          "  plot-training  plot a training log's curves as PNG\n"
          "  info       describe a model file\n"
@@ -445,6 +566,7 @@ main(int argc, char * argv[])
   const std::map<std::string, int (*)(int, char *[])> commands{
     { "register", registerCommand }, { "train", trainCommand },
     { "evaluate", evaluateCommand }, { "info", infoCommand },
+    { "score", scoreCommand },       { "synthesize", synthesizeCommand },
     { "presets", presetsCommand },   { "forward", forwardCommand },
     { "render", renderCommand },     { "plot-training", plotTrainingCommand }
   };

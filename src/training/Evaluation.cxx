@@ -6,6 +6,7 @@
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
 #include "itkSHMoARegistrationFilter.h"
+#include "itkWarpImageFilter.h"
 
 #include <chrono>
 #include <cmath>
@@ -40,6 +41,56 @@ column(const MethodScores & m, TGetter get)
 }
 } // namespace
 
+LabelImageType::Pointer
+warpLabels(const LabelImageType * movingLabels, const LabelImageType * fixedLabels, const DisplacementFieldType * field)
+{
+  using Interpolator = itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>;
+  if (field == nullptr)
+  {
+    auto resample = itk::ResampleImageFilter<LabelImageType, LabelImageType>::New();
+    resample->SetInput(movingLabels);
+    resample->SetInterpolator(Interpolator::New());
+    resample->SetOutputParametersFromImage(fixedLabels);
+    resample->Update();
+    return resample->GetOutput();
+  }
+  auto warp = itk::WarpImageFilter<LabelImageType, LabelImageType, DisplacementFieldType>::New();
+  warp->SetInput(movingLabels);
+  warp->SetDisplacementField(field);
+  warp->SetInterpolator(Interpolator::New());
+  warp->SetOutputParametersFromImage(fixedLabels);
+  warp->SetEdgePaddingValue(0);
+  warp->Update();
+  return warp->GetOutput();
+}
+
+PairScore
+scoreRegistration(const LabelImageType * fixedLabels,
+                  const LabelImageType * movingLabels,
+                  const DisplacementFieldType * field)
+{
+  const auto warped = warpLabels(movingLabels, fixedLabels, field);
+  PairScore score;
+  auto dice = itk::LabelDiceCoefficientImageFilter<LabelImageType>::New();
+  dice->SetSourceImage(warped);
+  dice->SetTargetImage(fixedLabels);
+  dice->Update();
+  auto assd = itk::AverageSymmetricSurfaceDistanceImageFilter<LabelImageType>::New();
+  assd->SetSourceImage(warped);
+  assd->SetTargetImage(fixedLabels);
+  assd->Update();
+  score.dice = dice->GetMeanDiceCoefficient();
+  score.assd = assd->GetMeanAverageSymmetricSurfaceDistance();
+  if (field)
+  {
+    auto jacobian = itk::JacobianDeterminantFoldingImageFilter<DisplacementFieldType>::New();
+    jacobian->SetInput(field);
+    jacobian->Update();
+    score.folding = jacobian->GetFoldingPercentage();
+  }
+  return score;
+}
+
 MethodScores
 evaluateOnTestPairs(const std::string & method,
                     itk::SHMoARegModel * model,
@@ -67,9 +118,6 @@ evaluateOnTestPairs(const std::string & method,
       if (m == f)
         continue;
       PairScore score;
-      score.moving = subjects[m].id;
-      score.fixed = subjects[f].id;
-      LabelImageType::Pointer warpedLabels;
       if (model)
       {
         auto filter = FilterType::New();
@@ -77,38 +125,24 @@ evaluateOnTestPairs(const std::string & method,
         filter->SetDevice(model->GetDevice());
         filter->SetFixedImage(subjects[f].image);
         filter->SetMovingImage(subjects[m].image);
-        filter->SetMovingLabelImage(subjects[m].labels);
-        FilterType::GridSizeType grid;
-        grid.Fill(gridSize);
-        filter->SetNetworkGridSize(grid);
+        if (gridSize > 0)
+        {
+          FilterType::GridSizeType grid;
+          grid.Fill(gridSize);
+          filter->SetNetworkGridSize(grid);
+        }
         const auto start = std::chrono::steady_clock::now();
         filter->Update();
-        score.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        warpedLabels = filter->GetWarpedLabelImage();
-        auto jacobian = itk::JacobianDeterminantFoldingImageFilter<FilterType::DisplacementFieldType>::New();
-        jacobian->SetInput(filter->GetDisplacementField());
-        jacobian->Update();
-        score.folding = jacobian->GetFoldingPercentage();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        score = scoreRegistration(subjects[f].labels, subjects[m].labels, filter->GetDisplacementField());
+        score.seconds = seconds;
       }
       else
       {
-        auto resample = itk::ResampleImageFilter<LabelImageType, LabelImageType>::New();
-        resample->SetInput(subjects[m].labels);
-        resample->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
-        resample->SetOutputParametersFromImage(subjects[f].labels);
-        resample->Update();
-        warpedLabels = resample->GetOutput();
+        score = scoreRegistration(subjects[f].labels, subjects[m].labels, nullptr);
       }
-      auto dice = itk::LabelDiceCoefficientImageFilter<LabelImageType>::New();
-      dice->SetSourceImage(warpedLabels);
-      dice->SetTargetImage(subjects[f].labels);
-      dice->Update();
-      auto assd = itk::AverageSymmetricSurfaceDistanceImageFilter<LabelImageType>::New();
-      assd->SetSourceImage(warpedLabels);
-      assd->SetTargetImage(subjects[f].labels);
-      assd->Update();
-      score.dice = dice->GetMeanDiceCoefficient();
-      score.assd = assd->GetMeanAverageSymmetricSurfaceDistance();
+      score.moving = subjects[m].id;
+      score.fixed = subjects[f].id;
       log << method << ": " << score.moving << " -> " << score.fixed << ": Dice " << score.dice << ", ASSD "
           << score.assd << " mm, folding " << score.folding << "%, " << score.seconds << " s\n";
       scores.pairs.push_back(score);

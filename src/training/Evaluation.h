@@ -28,12 +28,28 @@ struct MethodScores
   std::vector<PairScore> pairs;
 };
 
+using DisplacementFieldType = itk::Image<itk::Vector<float, 3>, 3>;
+
+// Moving labels onto the fixed labels' grid through a physical displacement field on the
+// fixed grid (x -> x + u(x), nearest neighbour), or resampled as they lie when field is null.
+LabelImageType::Pointer
+warpLabels(const LabelImageType * movingLabels,
+           const LabelImageType * fixedLabels,
+           const DisplacementFieldType * field);
+
+// One pair's Table I numbers: mean Dice and ASSD of the warped against the fixed labels, and the
+// field's folding (0 without a field). `seconds` is left 0 for the caller.
+PairScore
+scoreRegistration(const LabelImageType * fixedLabels,
+                  const LabelImageType * movingLabels,
+                  const DisplacementFieldType * field);
+
 // model == nullptr scores the identity (the moving labels resampled onto the fixed grid).
 MethodScores
 evaluateOnTestPairs(const std::string & method,
                     itk::SHMoARegModel * model,
                     const DatasetManifest & manifest,
-                    unsigned int gridSize,
+                    unsigned int gridSize, // 0: the filter's choice (the model's training voxel size)
                     std::ostream & log);
 
 // Table I's columns: DSC mean +- std (%), ASSD mean +- std (mm), % |J| <= 0, s per pair, params (M).

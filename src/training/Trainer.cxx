@@ -357,6 +357,8 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
   PreparedSubject prepared;
   prepared.id = subject.id;
   prepared.image = imageToTensor(onGrid, torch::kCPU);
+  for (unsigned a = 0; a < 3; ++a)
+    prepared.voxelMm[a] = networkGrid->GetSpacing()[a];
   if (subject.labels)
   {
     auto labels = itk::ResampleImageFilter<LabelImageType, ImageType>::New();
@@ -502,6 +504,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     samplerState << sampler;
     nlohmann::json provenance = { { "training", options.toJson() },
                                   { "dataset", manifest.name },
+                                  { "network_voxel_mm", trainSubjects.front().voxelMm },
                                   { "iterations", iteration },
                                   { "validation_dice", result.lastValidationDice },
                                   { "validation_loss", result.lastValidationLoss } };

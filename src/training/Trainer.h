@@ -60,6 +60,7 @@ struct PreparedSubject
   std::string id;
   torch::Tensor image;
   torch::Tensor labels;
+  std::array<double, 3> voxelMm{ 0.0, 0.0, 0.0 }; // the network grid's voxel size
 };
 PreparedSubject
 prepareSubject(const Subject & subject,

@@ -23,7 +23,9 @@ isHead(const std::string & name, const char * what)
 } // namespace
 
 void
-writeConstantDisplacementModel(const std::string & path, const std::array<double, 3> & voxelDisplacement)
+writeConstantDisplacementModel(const std::string & path,
+                               const std::array<double, 3> & voxelDisplacement,
+                               const std::string & provenance)
 {
   shmoareg::RegistrationNetwork network(smallVM());
   torch::NoGradGuard noGrad;
@@ -38,7 +40,7 @@ writeConstantDisplacementModel(const std::string & path, const std::array<double
         p.value()[c] = voxelDisplacement[2 - c];
     }
   }
-  shmoareg::saveCheckpoint(path, network, "{\"test\": \"constant displacement\"}");
+  shmoareg::saveCheckpoint(path, network, provenance);
 }
 
 void

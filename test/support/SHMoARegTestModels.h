@@ -10,8 +10,11 @@ namespace shmoareg_test {
 
 // A small VM network whose field is the constant `voxelDisplacement`, given in ITK index
 // order (i, j, k) in voxels of the network grid.
+// `provenance` is the JSON the file carries (a trainer's record, e.g. "network_voxel_mm").
 void
-writeConstantDisplacementModel(const std::string & path, const std::array<double, 3> & voxelDisplacement);
+writeConstantDisplacementModel(const std::string & path,
+                               const std::array<double, 3> & voxelDisplacement,
+                               const std::string & provenance = "{\"test\": \"constant displacement\"}");
 
 // A small VM network with random (not near-zero) head weights: a non-trivial field.
 void

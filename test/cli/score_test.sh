@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# shmoareg score on an analytic case: the moving labels are the fixed cube moved by +6 mm along x,
+# so the constant field u = (6, 0, 0) mm (x -> x + u in the moving image) restores them exactly
+# (Dice 1, ASSD 0, no folding), while the identity gives the known overlap of two cubes.
+# Then shmoareg synthesize, and register's metrics summary; bad input leaves no output.
+set -euo pipefail
+shmoareg=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+python3 - "$out" <<'PY'
+import array, sys
+folder = sys.argv[1]
+n, spacing = 20, 2.0  # 20^3 voxels of 2 mm; a cube of 8 voxels, shifted by 3 voxels (6 mm)
+def cube(shift):
+    data = array.array("h", [0] * n ** 3)
+    for k in range(6, 14):
+        for j in range(6, 14):
+            for i in range(6 + shift, 14 + shift):
+                data[(k * n + j) * n + i] = 5
+    return data
+def write(name, values, element, channels=1):
+    with open(f"{folder}/{name}.raw", "wb") as raw:
+        values.tofile(raw)
+    header = (f"ObjectType = Image\nNDims = 3\nDimSize = {n} {n} {n}\nElementSpacing = {spacing} {spacing} {spacing}\n"
+              f"ElementNumberOfChannels = {channels}\nElementType = {element}\nElementDataFile = {name}.raw\n")
+    open(f"{folder}/{name}.mhd", "w").write(header)
+write("fixed", cube(0), "MET_SHORT")
+write("moving", cube(3), "MET_SHORT")
+write("field", array.array("f", [6.0, 0.0, 0.0] * n ** 3), "MET_FLOAT", 3)
+write("fractional", array.array("f", [i / 7.0 for i in range(n ** 3)]), "MET_FLOAT")
+PY
+
+row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" --field "$out/field.mhd" \
+        --method translation --pair p --seconds 1.5)
+echo "$row" | awk -F, '$1 == "translation" && $2 == "p" && $3 == 1 && $4 == 0 && $5 == 0 && $6 == 1.5 { ok = 1 }
+                      END { exit !ok }' || { echo "FAIL: translation row: $row"; exit 1; }
+# Identity: cubes of 8^3 overlapping in 5 x 8 x 8: Dice 2 * 320 / 1024 = 0.625.
+row=$("$shmoareg" score --header --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd")
+[ "$(echo "$row" | head -n 1)" = "method,pair,dice,assd_mm,folding_percent,seconds" ] || { echo "FAIL: header: $row"; exit 1; }
+echo "$row" | tail -n 1 | awk -F, '$1 == "identity" && $3 == 0.625 && $4 > 0 { ok = 1 } END { exit !ok }' ||
+  { echo "FAIL: identity row: $row"; exit 1; }
+set +e
+message=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/fractional.mhd" 2>&1)
+code=$?
+set -e
+[ $code -eq 1 ] && echo "$message" | grep -q "fractional.mhd" || { echo "FAIL: non-integer labels: $code $message"; exit 1; }
+
+# synthesize: two test subjects with labels and a manifest.
+"$shmoareg" synthesize --test 2 --seed 99 --output "$out/synthetic"
+for f in manifest.json test0_image.nii.gz test0_labels.nii.gz test1_image.nii.gz test1_labels.nii.gz; do
+  [ -s "$out/synthetic/$f" ] || { echo "FAIL: synthesize did not write $f"; exit 1; }
+done
+
+# register's metrics summary (an untrained network: the numbers exist and are in range).
+s="$out/synthetic"
+"$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" \
+  --fixed-labels "$s/test0_labels.nii.gz" --moving-labels "$s/test1_labels.nii.gz" \
+  --output-field "$out/field.nii.gz" --output-warped "$out/warped.nii.gz" --output-metrics "$out/metrics.json"
+python3 - "$out/metrics.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for key in ("dice_before", "dice", "assd_mm_before", "assd_mm", "folding_percent", "seconds"):
+    assert key in m, key
+assert 0 < m["dice_before"] < 1 and 0 < m["dice"] <= 1 and m["assd_mm"] > 0 and m["seconds"] > 0, m
+PY
+set +e
+message=$("$shmoareg" register --preset VM --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" \
+  --output-field "$out/f2.nii.gz" --output-warped "$out/w2.nii.gz" --output-metrics "$out/m2.json" 2>&1)
+code=$?
+set -e
+[ $code -eq 2 ] && echo "$message" | grep -q "output-metrics" || { echo "FAIL: metrics without labels: $code $message"; exit 1; }
+[ ! -e "$out/f2.nii.gz" ] && [ ! -e "$out/m2.json" ] || { echo "FAIL: outputs left behind"; exit 1; }
+echo "score test passed"

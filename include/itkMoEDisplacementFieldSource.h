@@ -93,8 +93,21 @@ public:
   GateProbabilityImageType *
   GetGateProbabilities();
 
-  /** Seconds the network took in the last update. */
+  /** Instance optimisation after the network (SHMoARegModel::InstanceOptimizationSettings):
+   * iterations of Adam on this pair's field, 0 (default) for the network's prediction alone. */
+  itkSetMacro(NumberOfInstanceOptimizationIterations, unsigned int);
+  itkGetConstMacro(NumberOfInstanceOptimizationIterations, unsigned int);
+  itkSetMacro(InstanceOptimizationLearningRate, double);
+  itkGetConstMacro(InstanceOptimizationLearningRate, double);
+  itkSetMacro(InstanceOptimizationSmoothnessWeight, double);
+  itkGetConstMacro(InstanceOptimizationSmoothnessWeight, double);
+  itkSetMacro(InstanceOptimizationFoldingWeight, double);
+  itkGetConstMacro(InstanceOptimizationFoldingWeight, double);
+
+  /** Seconds the network took in the last update (instance optimisation included). */
   itkGetConstMacro(NetworkSeconds, double);
+  /** Of NetworkSeconds, the instance optimisation's. */
+  itkGetConstMacro(InstanceOptimizationSeconds, double);
 
 protected:
   MoEDisplacementFieldSource();
@@ -119,6 +132,11 @@ private:
   typename ModelType::Pointer m_Model;
   bool m_ComputeGateProbabilities{ false };
   double m_NetworkSeconds{ 0.0 };
+  double m_InstanceOptimizationSeconds{ 0.0 };
+  unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
+  double m_InstanceOptimizationLearningRate{ SHMoARegModel::InstanceOptimizationSettings().LearningRate };
+  double m_InstanceOptimizationSmoothnessWeight{ SHMoARegModel::InstanceOptimizationSettings().SmoothnessWeight };
+  double m_InstanceOptimizationFoldingWeight{ SHMoARegModel::InstanceOptimizationSettings().FoldingWeight };
 };
 
 } // namespace itk

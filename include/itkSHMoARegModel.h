@@ -76,6 +76,19 @@ public:
     /** Full-resolution SHMoE gate softmax, when asked for; null otherwise. */
     GateProbabilityImageType::Pointer GateProbabilities;
     double Seconds{ 0.0 };
+    /** Of Seconds, the instance optimisation's share. */
+    double RefinementSeconds{ 0.0 };
+  };
+
+  /** Instance optimisation after the network: Adam on a copy of the predicted field (network
+   * grid, voxels) minimising similarity + SmoothnessWeight * smoothness + FoldingWeight *
+   * mean(relu(-det J)); the model's weights are never changed. 0 iterations: the prediction. */
+  struct InstanceOptimizationSettings
+  {
+    unsigned int Iterations{ 0 };
+    double LearningRate{ 0.2 };
+    double SmoothnessWeight{ 0.3 };
+    double FoldingWeight{ 1.0 };
   };
 
   /** The names of the built-in configurations (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg,
@@ -134,6 +147,14 @@ public:
    * The displacement maps a fixed voxel x to the moving voxel x + u(x). */
   Prediction
   Predict(const NetworkImageType * fixed, const NetworkImageType * moving, bool gateProbabilities = false) const;
+  /** As above, then instance optimisation; `fixedMask` (optional, network grid, non-zero inside)
+   * restricts its similarity to the fixed image's mask. */
+  Prediction
+  Predict(const NetworkImageType * fixed,
+          const NetworkImageType * moving,
+          bool gateProbabilities,
+          const InstanceOptimizationSettings & refinement,
+          const NetworkImageType * fixedMask = nullptr) const;
 
 protected:
   SHMoARegModel();

@@ -113,6 +113,17 @@ public:
   /** A wanted network voxel size in mm (zeros: unset); used when NetworkGridSize is zero. */
   itkSetMacro(NetworkGridSpacing, SpacingType);
   itkGetConstReferenceMacro(NetworkGridSpacing, SpacingType);
+  /** Instance optimisation after the network, on the network grid (MoEDisplacementFieldSource):
+   * iterations (default 0: the prediction alone), Adam step in voxels, smoothness and folding
+   * weights. The shared model is never modified. */
+  itkSetMacro(NumberOfInstanceOptimizationIterations, unsigned int);
+  itkGetConstMacro(NumberOfInstanceOptimizationIterations, unsigned int);
+  itkSetMacro(InstanceOptimizationLearningRate, double);
+  itkGetConstMacro(InstanceOptimizationLearningRate, double);
+  itkSetMacro(InstanceOptimizationSmoothnessWeight, double);
+  itkGetConstMacro(InstanceOptimizationSmoothnessWeight, double);
+  itkSetMacro(InstanceOptimizationFoldingWeight, double);
+  itkGetConstMacro(InstanceOptimizationFoldingWeight, double);
   /** The grid size of the last update. */
   itkGetConstReferenceMacro(UsedNetworkGridSize, GridSizeType);
 
@@ -171,6 +182,10 @@ private:
   std::string m_Device{ "auto" };
   GridSizeType m_NetworkGridSize;
   SpacingType m_NetworkGridSpacing;
+  unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
+  double m_InstanceOptimizationLearningRate{ ModelType::InstanceOptimizationSettings().LearningRate };
+  double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };
+  double m_InstanceOptimizationFoldingWeight{ ModelType::InstanceOptimizationSettings().FoldingWeight };
   GridSizeType m_UsedNetworkGridSize;
   typename NetworkSourceType::Pointer m_NetworkSource;
 };

@@ -255,6 +255,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   m_NetworkSource->SetFixedImage(fixedOnGrid);
   m_NetworkSource->SetMovingImage(movingOnGrid);
   m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  m_NetworkSource->SetNumberOfInstanceOptimizationIterations(m_NumberOfInstanceOptimizationIterations);
+  m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
+  m_NetworkSource->SetInstanceOptimizationSmoothnessWeight(m_InstanceOptimizationSmoothnessWeight);
+  m_NetworkSource->SetInstanceOptimizationFoldingWeight(m_InstanceOptimizationFoldingWeight);
   const unsigned long networkObserver = this->ForwardProgress(m_NetworkSource, 0.1f, 0.8f);
   m_NetworkSource->Update();
   m_NetworkSource->RemoveObserver(networkObserver); // the source outlives this update
@@ -316,6 +320,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "NetworkGridSize: " << m_NetworkGridSize << std::endl;
   os << indent << "NetworkGridSpacing: " << m_NetworkGridSpacing << std::endl;
   os << indent << "UsedNetworkGridSize: " << m_UsedNetworkGridSize << std::endl;
+  os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
+  os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
+  os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
+  os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
 }
 
 } // namespace itk

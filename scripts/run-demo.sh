@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# README command 1: installs everything, builds, and runs the main job on real MRI data:
-# the SHMoAReg network on the Colin27 brain (mricron-data), printing the preset, the
-# parameter count, the output shapes and the time, then the registration figure
-# (build/demo/registration.png) and its .vti files for ParaView.
+# README command 1: installs everything, builds, and runs the main job: registers a real-MRI pair
+# with the shipped model (models/SHMoAReg.pt). The pair is made from mricron-data's Colin27 T1
+# and its AAL labels by the built-in synthetic generator with seed 2026, whose subjects training
+# never saw (the models were trained on seed 1's train split). Writes, under build/demo/:
+# field.nii.gz (fixed -> moving, mm, ITK's convention), warped.nii.gz, warped-labels.nii.gz,
+# metrics.json (Dice and ASSD before and after, % det J <= 0, seconds) and registration.png
+# with .vti files for ParaView.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/install-deps.sh"
 bash "$here/scripts/build.sh" "$here/build"
-templates=/usr/share/mricron/templates
-"$here/build/src/cli/shmoareg" presets
-"$here/build/src/cli/shmoareg" forward --preset SHMoAReg \
-  --fixed "$templates/ch2bet.nii.gz" --moving "$templates/ch2better.nii.gz" --size 128 --threads "$(nproc)"
-mkdir -p "$here/build/demo"
-"$here/build/src/cli/shmoareg" render --preset SHMoAReg --grid 128 --threads "$(nproc)" \
-  --fixed "$templates/ch2bet.nii.gz" --moving "$templates/ch2better.nii.gz" \
-  --fixed-labels "$templates/aal.nii.gz" \
-  --output "$here/build/demo/registration.png" --vti-prefix "$here/build/demo/registration"
+shmoareg="$here/build/src/cli/shmoareg"
+demo="$here/build/demo"
+mkdir -p "$demo"
+"$shmoareg" info --model "$here/models/SHMoAReg.pt" | head -n 2
+[ -f "$demo/pair/manifest.json" ] || "$shmoareg" synthesize --seed 2026 --test 2 --output "$demo/pair"
+"$shmoareg" register --device cpu --threads "$(nproc)" \
+  --fixed "$demo/pair/test0_image.nii.gz" --moving "$demo/pair/test1_image.nii.gz" \
+  --fixed-labels "$demo/pair/test0_labels.nii.gz" --moving-labels "$demo/pair/test1_labels.nii.gz" \
+  --output-field "$demo/field.nii.gz" --output-warped "$demo/warped.nii.gz" \
+  --output-warped-labels "$demo/warped-labels.nii.gz" --output-metrics "$demo/metrics.json"
+"$shmoareg" render --device cpu --threads "$(nproc)" \
+  --fixed "$demo/pair/test0_image.nii.gz" --moving "$demo/pair/test1_image.nii.gz" \
+  --fixed-labels "$demo/pair/test0_labels.nii.gz" --moving-labels "$demo/pair/test1_labels.nii.gz" \
+  --output "$demo/registration.png" --vti-prefix "$demo/registration"
+echo "metrics: $demo/metrics.json"
+cat "$demo/metrics.json"

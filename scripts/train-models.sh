@@ -29,6 +29,6 @@ for preset in "${presets[@]}"; do
     "$exe" train --config "$config" --preset "$preset" --output "$out" "${resume[@]}"
   fi
   case "$preset" in
-    SHMoAReg|SHMoAReg_diff) cp "$out/model.pt" "$here/models/$preset.pt.tmp" && mv "$here/models/$preset.pt.tmp" "$here/models/$preset.pt" ;;
+    SHMoAReg|SHMoAReg_diff) "$exe" export --model "$out/model.pt" --output "$here/models/$preset.pt" ;;
   esac
 done

@@ -153,8 +153,14 @@ MoEDisplacementFieldSource::GenerateData()
   }
   this->UpdateProgress(0.0f);
   m_Model->SetNumberOfThreads(static_cast<int>(this->GetNumberOfWorkUnits()));
-  const SHMoARegModel::Prediction prediction = m_Model->Predict(fixed, moving, m_ComputeGateProbabilities);
+  SHMoARegModel::InstanceOptimizationSettings refinement;
+  refinement.Iterations = m_NumberOfInstanceOptimizationIterations;
+  refinement.LearningRate = m_InstanceOptimizationLearningRate;
+  refinement.SmoothnessWeight = m_InstanceOptimizationSmoothnessWeight;
+  refinement.FoldingWeight = m_InstanceOptimizationFoldingWeight;
+  const SHMoARegModel::Prediction prediction = m_Model->Predict(fixed, moving, m_ComputeGateProbabilities, refinement);
   m_NetworkSeconds = prediction.Seconds;
+  m_InstanceOptimizationSeconds = prediction.RefinementSeconds;
 
   auto physical = SHMoARegNetworkGrid::VoxelToPhysical(prediction.VoxelDisplacement);
   this->GraftOutput(physical);
@@ -192,6 +198,11 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
   os << indent << "Model: " << (m_Model ? m_Model->GetPresetName() : std::string("(none)")) << std::endl;
   os << indent << "ComputeGateProbabilities: " << m_ComputeGateProbabilities << std::endl;
   os << indent << "NetworkSeconds: " << m_NetworkSeconds << std::endl;
+  os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
+  os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
+  os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
+  os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
+  os << indent << "InstanceOptimizationSeconds: " << m_InstanceOptimizationSeconds << std::endl;
 }
 
 } // namespace itk

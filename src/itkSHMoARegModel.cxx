@@ -20,6 +20,7 @@
 #include "Checkpoint.h"
 #include "Device.h"
 #include "ImageTensorBridge.h"
+#include "InstanceOptimization.h"
 #include "RegistrationNetwork.h"
 
 #include <nlohmann/json.hpp>
@@ -238,6 +239,16 @@ SHMoARegModel::SetNumberOfThreads(int threads)
 SHMoARegModel::Prediction
 SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * moving, bool gateProbabilities) const
 {
+  return this->Predict(fixed, moving, gateProbabilities, InstanceOptimizationSettings());
+}
+
+SHMoARegModel::Prediction
+SHMoARegModel::Predict(const NetworkImageType * fixed,
+                       const NetworkImageType * moving,
+                       bool gateProbabilities,
+                       const InstanceOptimizationSettings & refinement,
+                       const NetworkImageType * fixedMask) const
+{
   if (!this->IsLoaded())
   {
     itkExceptionMacro(<< "no network: load a model file or create a preset before Predict");
@@ -264,7 +275,29 @@ SHMoARegModel::Predict(const NetworkImageType * fixed, const NetworkImageType * 
     const torch::Tensor f = shmoareg::imageToTensor(fixed, m_Implementation->device);
     const torch::Tensor m = shmoareg::imageToTensor(moving, m_Implementation->device);
     const shmoareg::RegistrationOutput output = m_Implementation->network->forward(m, f);
-    prediction.VoxelDisplacement = shmoareg::tensorToVoxelDisplacement(output.displacement, fixed);
+    torch::Tensor displacement = output.displacement;
+    if (refinement.Iterations > 0)
+    {
+      if (fixedMask && fixedMask->GetLargestPossibleRegion() != fixed->GetLargestPossibleRegion())
+      {
+        itkExceptionMacro(<< "the fixed mask must lie on the network grid");
+      }
+      const auto refinementStart = std::chrono::steady_clock::now();
+      shmoareg::InstanceOptimizationOptions options;
+      options.iterations = refinement.Iterations;
+      options.learningRate = refinement.LearningRate;
+      options.smoothnessWeight = refinement.SmoothnessWeight;
+      options.foldingWeight = refinement.FoldingWeight;
+      options.diffeomorphic = m_Implementation->network->config().diffeomorphic;
+      options.integrationSteps = m_Implementation->network->config().integrationSteps;
+      const torch::Tensor mask =
+        fixedMask ? (shmoareg::imageToTensor(fixedMask, m_Implementation->device) != 0).to(torch::kFloat)
+                  : torch::Tensor();
+      displacement = shmoareg::refineDisplacement(m, f, displacement, options, mask);
+      prediction.RefinementSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
+    }
+    prediction.VoxelDisplacement = shmoareg::tensorToVoxelDisplacement(displacement, fixed);
     if (!output.routing.empty())
     {
       prediction.ExpertMaps = shmoareg::tensorToExpertMaps(output.routing.back().expertIds, fixed);

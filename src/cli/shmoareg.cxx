@@ -98,6 +98,19 @@ registerPair(const ArgumentParser & args,
   filter->SetMovingImage(moving);
   if (movingLabels)
     filter->SetMovingLabelImage(movingLabels);
+  if (args.has("io-iterations"))
+  {
+    const int iterations = args.getInt("io-iterations", 0);
+    if (iterations < 0)
+      throw UsageError("--io-iterations must not be negative");
+    filter->SetNumberOfInstanceOptimizationIterations(static_cast<unsigned int>(iterations));
+  }
+  if (args.has("io-learning-rate"))
+    filter->SetInstanceOptimizationLearningRate(args.getDouble("io-learning-rate", 0.0));
+  if (args.has("io-smoothness"))
+    filter->SetInstanceOptimizationSmoothnessWeight(args.getDouble("io-smoothness", 0.0));
+  if (args.has("io-folding"))
+    filter->SetInstanceOptimizationFoldingWeight(args.getDouble("io-folding", 0.0));
   if (args.has("grid"))
   {
     const int size = args.getInt("grid", 0);
@@ -124,6 +137,11 @@ registerCommand(int argc, char * argv[])
   args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
   args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
   args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  args.option(
+    "io-iterations", "N", "instance optimisation after the network: Adam iterations on this pair (default 0)");
+  args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
+  args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
+  args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
@@ -149,7 +167,8 @@ registerCommand(int argc, char * argv[])
   std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
             << " parameters) on " << model->GetDevice() << ", network grid " << filter->GetUsedNetworkGridSize()
             << ", in " << std::fixed << std::setprecision(2) << seconds << " s (network "
-            << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s)\n";
+            << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, of which instance optimisation "
+            << filter->GetMoEDisplacementFieldSource()->GetInstanceOptimizationSeconds() << " s)\n";
   cli::AtomicOutputs outputs;
   outputs.write(filter->GetDisplacementField(), args.get("output-field"));
   outputs.write(filter->GetWarpedImage(), args.get("output-warped"));
@@ -335,6 +354,26 @@ scoreCommand(int argc, char * argv[])
 }
 
 int
+exportCommand(int argc, char * argv[])
+{
+  ArgumentParser args("export",
+                      "Writes a model file alone (weights, configuration, provenance; no optimiser state), e.g. "
+                      "from a training checkpoint.pt.");
+  args.option("model", "FILE", "model or checkpoint file");
+  args.option("output", "FILE", "the model file to write (atomically)");
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  args.require({ "model", "output" });
+  auto model = itk::SHMoARegModel::New();
+  model->LoadFromFile(args.get("model"));
+  model->SaveToFile(args.get("output"));
+  std::cout << "wrote " << args.get("output") << " (" << model->GetPresetName() << ", "
+            << model->GetNumberOfParameters() << " parameters, " << std::filesystem::file_size(args.get("output"))
+            << " bytes)\n";
+  return 0;
+}
+
+int
 synthesizeCommand(int argc, char * argv[])
 {
   ArgumentParser args("synthesize",
@@ -391,6 +430,11 @@ renderCommand(int argc, char * argv[])
   args.option("output", "FILE.png", "the figure");
   args.option("vti-prefix", "PREFIX", "also write PREFIX_field.vti, PREFIX_jacobian.vti, PREFIX_experts.vti");
   args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  args.option(
+    "io-iterations", "N", "instance optimisation after the network: Adam iterations on this pair (default 0)");
+  args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
+  args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
+  args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
   args.option("panel", "PIXELS", "panel size (default 160)");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
@@ -548,6 +592,7 @@ printUsage(std::ostream & out)
          "  render     register a pair and render a PNG figure (and .vti files for ParaView)\n"
          "  plot-training  plot a training log's curves as PNG\n"
          "  info       describe a model file\n"
+         "  export     write a model file without optimiser state (e.g. from a checkpoint)\n"
          "  presets    list the network presets and their parameter counts\n"
          "  forward    run a network once on an image pair (shapes and time)\n";
 }
@@ -563,13 +608,17 @@ main(int argc, char * argv[])
     return 2;
   }
   const std::string command = argv[1];
-  const std::map<std::string, int (*)(int, char *[])> commands{
-    { "register", registerCommand }, { "train", trainCommand },
-    { "evaluate", evaluateCommand }, { "info", infoCommand },
-    { "score", scoreCommand },       { "synthesize", synthesizeCommand },
-    { "presets", presetsCommand },   { "forward", forwardCommand },
-    { "render", renderCommand },     { "plot-training", plotTrainingCommand }
-  };
+  const std::map<std::string, int (*)(int, char *[])> commands{ { "register", registerCommand },
+                                                                { "train", trainCommand },
+                                                                { "evaluate", evaluateCommand },
+                                                                { "info", infoCommand },
+                                                                { "score", scoreCommand },
+                                                                { "synthesize", synthesizeCommand },
+                                                                { "export", exportCommand },
+                                                                { "presets", presetsCommand },
+                                                                { "forward", forwardCommand },
+                                                                { "render", renderCommand },
+                                                                { "plot-training", plotTrainingCommand } };
   try
   {
     if (command == "--help" || command == "-h" || command == "help")

@@ -499,18 +499,23 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     result.lastValidationDice = dice;
     return mean.total;
   };
+  auto provenanceAt = [&](int64_t iteration) {
+    return nlohmann::json{
+      { "training", options.toJson() },
+      { "dataset", manifest.name },
+      { "network_voxel_mm", trainSubjects.front().voxelMm },
+      { "iterations", iteration },
+      { "validation_dice", result.lastValidationDice },
+      { "validation_loss", result.lastValidationLoss }
+    }.dump();
+  };
+  // A checkpoint carries what an exact resume needs: Adam's moments, the sampler, the RNG.
   auto saveState = [&](int64_t iteration, const std::string & path) {
     std::ostringstream samplerState;
     samplerState << sampler;
-    nlohmann::json provenance = { { "training", options.toJson() },
-                                  { "dataset", manifest.name },
-                                  { "network_voxel_mm", trainSubjects.front().voxelMm },
-                                  { "iterations", iteration },
-                                  { "validation_dice", result.lastValidationDice },
-                                  { "validation_loss", result.lastValidationLoss } };
     saveCheckpoint(path,
                    network,
-                   provenance.dump(),
+                   provenanceAt(iteration),
                    { { "iteration", torch::tensor(iteration) },
                      { "sampler_state", bytesToTensor(samplerState.str()) },
                      { "torch_random_state", torchRandomState() } },
@@ -557,7 +562,8 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   }
   if (!result.interrupted && done == options.iterations)
   {
-    saveState(done, (fs::path(options.output) / "model.pt").string());
+    // The model alone (a third of a checkpoint: no Adam moments), as users load it.
+    saveCheckpoint((fs::path(options.output) / "model.pt").string(), network, provenanceAt(done));
     log << "trained " << done << " iterations in " << formatDuration(elapsed()) << "; model written to "
         << (fs::path(options.output) / "model.pt").string() << "\n";
   }

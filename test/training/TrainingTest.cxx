@@ -254,6 +254,9 @@ TEST_F(Folder, AFewIterationsLowerTheLossAndRaiseDice)
   std::string provenance;
   readCheckpointConfig(path("run/model.pt"), &provenance);
   EXPECT_NE(provenance.find("\"iterations\":80"), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find("\"network_voxel_mm\""), std::string::npos) << provenance;
+  // The model file holds no optimiser state: well under the checkpoint (weights + 2 Adam moments).
+  EXPECT_LT(fs::file_size(path("run/model.pt")), fs::file_size(path("run/checkpoint.pt")) / 2);
 }
 
 TEST_F(Folder, ResumingContinuesExactly)

@@ -9,7 +9,8 @@
 #
 #   bench/registration_comparison.sh BUILD_DIR MODELS_ROOT OUTPUT_DIR [SUBJECTS] [METHODS]
 #
-# MODELS_ROOT holds PRESET/model.pt (default ~/.cache/shmoareg/training). SUBJECTS test
+# MODELS_ROOT holds PRESET/model.pt (default ~/.cache/shmoareg/training); a method PRESET+ioN
+# adds N iterations of instance optimisation (register --io-iterations N). SUBJECTS test
 # subjects per mode give SUBJECTS ordered pairs (s+1 -> s, cyclic; default 3). Every method runs
 # as its own process with THREADS threads (default 2); wall and CPU (user + sys) seconds are of
 # that process, so the networks' include LibTorch's start and the model load; the networks'
@@ -72,10 +73,13 @@ for mode in isotropic anisotropic; do
         SyN) timed "$syn" "$fixed" "$moving" "$field" "$threads" ;;
         demons) timed "$demons" "$fixed" "$moving" "$field" "$threads" ;;
         *)
-          model="$models/$method/model.pt"
+          # PRESET or PRESET+ioN: the trained model, then N iterations of instance optimisation.
+          preset=${method%%+io*} io=0
+          [ "$preset" != "$method" ] && io=${method##*+io}
+          model="$models/$preset/model.pt"
           [ -f "$model" ] || { echo "registration_comparison.sh: $model not found (scripts/train-models.sh)" >&2; exit 1; }
           timed "$shmoareg" register --model "$model" --device cpu --threads "$threads" --fixed "$fixed" --moving "$moving" \
-            --output-field "$field" --output-warped "$work/warped.nii.gz"
+            --output-field "$field" --output-warped "$work/warped.nii.gz" --io-iterations "$io"
           registration=$(sed -n 's/.* in \([0-9.]*\) s (network.*/\1/p' "$log")
           params=$("$shmoareg" info --model "$model" | awk '/^parameters:/ { printf "%.2f", $2 / 1e6 }') ;;
       esac

@@ -136,6 +136,25 @@ public:
   GetWarpedImage();
   LabelImageType *
   GetWarpedLabelImage();
+  /** Output 3, with ComputeInverseDisplacementField on: the inverse field on the moving
+   * image's grid (a moving point y maps to y + v(y) in the fixed image), by fixed-point
+   * iteration (itk::InvertDisplacementFieldImageFilter) of the forward field sampled there;
+   * outside the fixed image's extent the forward field is taken as zero. */
+  DisplacementFieldType *
+  GetInverseDisplacementField();
+
+  itkSetMacro(ComputeInverseDisplacementField, bool);
+  itkGetConstMacro(ComputeInverseDisplacementField, bool);
+  itkBooleanMacro(ComputeInverseDisplacementField);
+  /** Fixed-point iterations of the inversion (default 50) and its stopping tolerance on the
+   * largest residual, in mm (default 0.01). */
+  itkSetMacro(InverseMaximumNumberOfIterations, unsigned int);
+  itkGetConstMacro(InverseMaximumNumberOfIterations, unsigned int);
+  itkSetMacro(InverseTolerance, double);
+  itkGetConstMacro(InverseTolerance, double);
+  /** |u(y + v(y)) + v(y)| after the inversion, in mm, over the moving grid (last update). */
+  itkGetConstMacro(InverseMaximumResidual, double);
+  itkGetConstMacro(InverseMeanResidual, double);
 
   /** The inner network stage of the last update (expert maps on the network grid). */
   NetworkSourceType *
@@ -153,6 +172,10 @@ protected:
   MakeOutput(DataObjectPointerArraySizeType index) override;
 
   void
+  GenerateOutputInformation() override;
+  void
+  GenerateOutputRequestedRegion(DataObject * output) override;
+  void
   GenerateInputRequestedRegion() override;
   void
   EnlargeOutputRequestedRegion(DataObject * output) override;
@@ -166,6 +189,8 @@ protected:
 private:
   ModelType *
   ResolveModel();
+  void
+  InvertOnMovingGrid(const DisplacementFieldType * field, const MovingImageType * moving);
   GridSizeType
   ResolveNetworkGridSize(const ModelType * model) const;
   void
@@ -182,6 +207,11 @@ private:
   std::string m_Device{ "auto" };
   GridSizeType m_NetworkGridSize;
   SpacingType m_NetworkGridSpacing;
+  bool m_ComputeInverseDisplacementField{ false };
+  unsigned int m_InverseMaximumNumberOfIterations{ 50 };
+  double m_InverseTolerance{ 0.01 };
+  double m_InverseMaximumResidual{ 0.0 };
+  double m_InverseMeanResidual{ 0.0 };
   unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
   double m_InstanceOptimizationLearningRate{ ModelType::InstanceOptimizationSettings().LearningRate };
   double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };

@@ -22,6 +22,8 @@
 
 #include "itkCastImageFilter.h"
 #include "itkImageRegionConstIterator.h"
+#include "itkInvertDisplacementFieldImageFilter.h"
+#include "itkVectorLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
 #include "itkWarpImageFilter.h"
@@ -36,9 +38,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   this->SetPrimaryInputName("FixedImage");
   this->AddRequiredInputName("MovingImage", 1);
   this->AddOptionalInputName("MovingLabelImage", 2);
-  this->SetNumberOfRequiredOutputs(3);
+  this->SetNumberOfRequiredOutputs(4);
   this->SetNthOutput(1, this->MakeOutput(1));
   this->SetNthOutput(2, this->MakeOutput(2));
+  this->SetNthOutput(3, this->MakeOutput(3));
   m_NetworkGridSize.Fill(0);
   m_NetworkGridSpacing.Fill(0.0);
   m_UsedNetworkGridSize.Fill(0);
@@ -57,6 +60,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   if (index == 2)
   {
     return LabelImageType::New().GetPointer();
+  }
+  if (index == 3)
+  {
+    return DisplacementFieldType::New().GetPointer();
   }
   return Superclass::MakeOutput(index);
 }
@@ -78,6 +85,28 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+auto
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GetInverseDisplacementField()
+  -> DisplacementFieldType *
+{
+  return itkDynamicCastInDebugMode<DisplacementFieldType *>(this->ProcessObject::GetOutput(3));
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateOutputInformation()
+{
+  Superclass::GenerateOutputInformation(); // outputs on the fixed grid
+  // The inverse lies on the moving image's grid.
+  if (const MovingImageType * moving = this->GetMovingImage())
+  {
+    DisplacementFieldType * inverse = this->GetInverseDisplacementField();
+    inverse->CopyInformation(moving);
+    inverse->SetLargestPossibleRegion(moving->GetLargestPossibleRegion());
+  }
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 void
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateInputRequestedRegion()
 {
@@ -88,6 +117,18 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     {
       input->SetRequestedRegionToLargestPossibleRegion();
     }
+  }
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GenerateOutputRequestedRegion(
+  DataObject *)
+{
+  // Outputs lie on two grids (fixed; moving for the inverse): each is produced whole.
+  for (const auto & name : this->GetOutputNames())
+  {
+    this->ProcessObject::GetOutput(name)->SetRequestedRegionToLargestPossibleRegion();
   }
 }
 
@@ -305,7 +346,49 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     warpLabels->Update();
     this->GetWarpedLabelImage()->Graft(warpLabels->GetOutput());
   }
+  if (m_ComputeInverseDisplacementField)
+  {
+    this->CheckAbort();
+    this->InvertOnMovingGrid(field, moving);
+  }
+  else
+  {
+    // Not asked for: an empty buffer, not a moving-sized one.
+    DisplacementFieldType * inverse = this->GetInverseDisplacementField();
+    inverse->SetBufferedRegion(typename DisplacementFieldType::RegionType());
+    inverse->Allocate();
+  }
   this->UpdateProgress(1.0f);
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+void
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::InvertOnMovingGrid(
+  const DisplacementFieldType * field,
+  const MovingImageType * moving)
+{
+  // The forward field sampled on the moving grid (zero outside the fixed extent), then inverted
+  // there: v(y) = -u(y + v(y)) by fixed-point iteration.
+  using RealFieldType = Image<Vector<double, ImageDimension>, ImageDimension>;
+  auto toReal = CastImageFilter<DisplacementFieldType, RealFieldType>::New();
+  toReal->SetInput(field);
+  auto onMovingGrid = ResampleImageFilter<RealFieldType, RealFieldType>::New();
+  onMovingGrid->SetInput(toReal->GetOutput());
+  onMovingGrid->SetOutputParametersFromImage(moving);
+  onMovingGrid->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  auto invert = InvertDisplacementFieldImageFilter<RealFieldType>::New();
+  invert->SetInput(onMovingGrid->GetOutput());
+  invert->SetMaximumNumberOfIterations(m_InverseMaximumNumberOfIterations);
+  invert->SetMaxErrorToleranceThreshold(m_InverseTolerance);
+  invert->SetMeanErrorToleranceThreshold(m_InverseTolerance / 10.0);
+  invert->SetEnforceBoundaryCondition(false);
+  invert->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+  auto toOutput = CastImageFilter<RealFieldType, DisplacementFieldType>::New();
+  toOutput->SetInput(invert->GetOutput());
+  toOutput->Update();
+  m_InverseMaximumResidual = invert->GetMaxErrorNorm();
+  m_InverseMeanResidual = invert->GetMeanErrorNorm();
+  this->GetInverseDisplacementField()->Graft(toOutput->GetOutput());
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
@@ -320,6 +403,11 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "NetworkGridSize: " << m_NetworkGridSize << std::endl;
   os << indent << "NetworkGridSpacing: " << m_NetworkGridSpacing << std::endl;
   os << indent << "UsedNetworkGridSize: " << m_UsedNetworkGridSize << std::endl;
+  os << indent << "ComputeInverseDisplacementField: " << m_ComputeInverseDisplacementField << std::endl;
+  os << indent << "InverseMaximumNumberOfIterations: " << m_InverseMaximumNumberOfIterations << std::endl;
+  os << indent << "InverseTolerance: " << m_InverseTolerance << std::endl;
+  os << indent << "InverseMaximumResidual: " << m_InverseMaximumResidual << std::endl;
+  os << indent << "InverseMeanResidual: " << m_InverseMeanResidual << std::endl;
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;

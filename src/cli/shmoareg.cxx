@@ -89,9 +89,11 @@ registerPair(const ArgumentParser & args,
              itk::SHMoARegModel * model,
              const ImageType * fixed,
              const ImageType * moving,
-             const LabelImageType * movingLabels)
+             const LabelImageType * movingLabels,
+             bool inverse = false)
 {
   auto filter = RegistrationFilterType::New();
+  filter->SetComputeInverseDisplacementField(inverse);
   filter->SetModel(model);
   filter->SetDevice(args.get("device", "auto"));
   filter->SetFixedImage(fixed);
@@ -132,6 +134,11 @@ registerCommand(int argc, char * argv[])
   args.option("moving", "IMAGE", "moving image");
   args.option("output-field", "FILE", "displacement field: ITK's physical convention on the fixed grid (mm)");
   args.option("output-warped", "FILE", "moving image warped onto the fixed grid");
+  args.option("output-inverse-field", "FILE", "inverse field on the moving grid (moving -> fixed, mm)");
+  args.option("output-prefix",
+              "P",
+              "ANTs' names: P1Warp.nii.gz (fixed -> moving field), P1InverseWarp.nii.gz, "
+              "PWarped.nii.gz, PWarpedLabels.nii.gz, PMetrics.json");
   args.option("moving-labels", "IMAGE", "moving label map (integer values)");
   args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
   args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
@@ -145,7 +152,19 @@ registerCommand(int argc, char * argv[])
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
-  args.require({ "fixed", "moving", "output-field", "output-warped" });
+  args.require({ "fixed", "moving" });
+  // ANTs' naming under --output-prefix P; an explicit flag names its own file.
+  const std::string prefix = args.get("output-prefix", "");
+  auto outputPath = [&](const std::string & flag, const std::string & antsName, bool wanted) {
+    return args.has(flag) ? args.get(flag) : (!prefix.empty() && wanted ? prefix + antsName : std::string());
+  };
+  const std::string fieldPath = outputPath("output-field", "1Warp.nii.gz", true);
+  const std::string warpedPath = outputPath("output-warped", "Warped.nii.gz", true);
+  const std::string inversePath = outputPath("output-inverse-field", "1InverseWarp.nii.gz", true);
+  const std::string labelsPath = outputPath("output-warped-labels", "WarpedLabels.nii.gz", args.has("moving-labels"));
+  const std::string metricsPath = outputPath("output-metrics", "Metrics.json", args.has("fixed-labels"));
+  if (fieldPath.empty() || warpedPath.empty())
+    throw UsageError("give --output-prefix, or --output-field and --output-warped");
   if (args.has("output-warped-labels") && !args.has("moving-labels"))
     throw UsageError("--output-warped-labels needs --moving-labels");
   if (args.has("fixed-labels") != args.has("moving-labels") && !args.has("output-warped-labels"))
@@ -161,7 +180,7 @@ registerCommand(int argc, char * argv[])
   const auto fixedLabels =
     args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
   const auto start = std::chrono::steady_clock::now();
-  const auto filter = registerPair(args, model, fixed, moving, movingLabels);
+  const auto filter = registerPair(args, model, fixed, moving, movingLabels, !inversePath.empty());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
@@ -170,10 +189,21 @@ registerCommand(int argc, char * argv[])
             << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, of which instance optimisation "
             << filter->GetMoEDisplacementFieldSource()->GetInstanceOptimizationSeconds() << " s)\n";
   cli::AtomicOutputs outputs;
-  outputs.write(filter->GetDisplacementField(), args.get("output-field"));
-  outputs.write(filter->GetWarpedImage(), args.get("output-warped"));
-  if (args.has("output-warped-labels"))
-    outputs.write(filter->GetWarpedLabelImage(), args.get("output-warped-labels"));
+  std::vector<std::string> written{ fieldPath, warpedPath };
+  outputs.write(filter->GetDisplacementField(), fieldPath);
+  outputs.write(filter->GetWarpedImage(), warpedPath);
+  if (!labelsPath.empty())
+  {
+    outputs.write(filter->GetWarpedLabelImage(), labelsPath);
+    written.push_back(labelsPath);
+  }
+  if (!inversePath.empty())
+  {
+    std::cout << "inverse field on the moving grid: residual |u(y + v(y)) + v(y)| mean "
+              << filter->GetInverseMeanResidual() << " mm, max " << filter->GetInverseMaximumResidual() << " mm\n";
+    outputs.write(filter->GetInverseDisplacementField(), inversePath);
+    written.push_back(inversePath);
+  }
   std::string metricsJson;
   if (fixedLabels)
   {
@@ -192,12 +222,16 @@ registerCommand(int argc, char * argv[])
                                      { "seconds", seconds } };
     metricsJson = metrics.dump(2) + "\n";
   }
-  if (args.has("output-metrics"))
-    outputs.writeText(metricsJson, args.get("output-metrics"));
+  if (!metricsPath.empty())
+  {
+    outputs.writeText(metricsJson, metricsPath);
+    written.push_back(metricsPath);
+  }
   outputs.commit();
-  std::cout << "wrote " << args.get("output-field") << ", " << args.get("output-warped")
-            << (args.has("output-warped-labels") ? ", " + args.get("output-warped-labels") : std::string())
-            << (args.has("output-metrics") ? ", " + args.get("output-metrics") : std::string()) << "\n";
+  std::cout << "wrote";
+  for (const auto & path : written)
+    std::cout << " " << path;
+  std::cout << "\n";
   return 0;
 }
 

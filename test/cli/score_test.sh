@@ -64,6 +64,19 @@ for key in ("dice_before", "dice", "assd_mm_before", "assd_mm", "folding_percent
     assert key in m, key
 assert 0 < m["dice_before"] < 1 and 0 < m["dice"] <= 1 and m["assd_mm"] > 0 and m["seconds"] > 0, m
 PY
+# ANTs' names under --output-prefix, with the inverse field on the moving grid.
+"$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" \
+  --fixed-labels "$s/test0_labels.nii.gz" --moving-labels "$s/test1_labels.nii.gz" --output-prefix "$out/ants_" \
+  > "$out/ants.log"
+for f in 1Warp.nii.gz 1InverseWarp.nii.gz Warped.nii.gz WarpedLabels.nii.gz Metrics.json; do
+  [ -s "$out/ants_$f" ] || { echo "FAIL: --output-prefix did not write ants_$f"; exit 1; }
+done
+grep -q "residual" "$out/ants.log" || { echo "FAIL: no inverse residual reported"; cat "$out/ants.log"; exit 1; }
+set +e
+message=$("$shmoareg" register --preset VM --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" 2>&1)
+code=$?
+set -e
+[ $code -eq 2 ] && echo "$message" | grep -q "output-prefix" || { echo "FAIL: no outputs named: $code $message"; exit 1; }
 set +e
 message=$("$shmoareg" register --preset VM --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" \
   --output-field "$out/f2.nii.gz" --output-warped "$out/w2.nii.gz" --output-metrics "$out/m2.json" 2>&1)

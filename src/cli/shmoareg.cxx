@@ -1,4 +1,5 @@
 // The shmoareg command line: register, train, evaluate, info, presets, forward.
+#include "CliCommands.h"
 #include "CommandLine.h"
 #include "Evaluation.h"
 #include "RegistrationFigure.h"
@@ -627,6 +628,7 @@ printUsage(std::ostream & out)
          "  plot-training  plot a training log's curves as PNG\n"
          "  info       describe a model file\n"
          "  export     write a model file without optimiser state (e.g. from a checkpoint)\n"
+         "  warp       apply displacement fields to an image, a label map or points\n"
          "  presets    list the network presets and their parameter counts\n"
          "  forward    run a network once on an image pair (shapes and time)\n";
 }
@@ -642,17 +644,12 @@ main(int argc, char * argv[])
     return 2;
   }
   const std::string command = argv[1];
-  const std::map<std::string, int (*)(int, char *[])> commands{ { "register", registerCommand },
-                                                                { "train", trainCommand },
-                                                                { "evaluate", evaluateCommand },
-                                                                { "info", infoCommand },
-                                                                { "score", scoreCommand },
-                                                                { "synthesize", synthesizeCommand },
-                                                                { "export", exportCommand },
-                                                                { "presets", presetsCommand },
-                                                                { "forward", forwardCommand },
-                                                                { "render", renderCommand },
-                                                                { "plot-training", plotTrainingCommand } };
+  const std::map<std::string, int (*)(int, char *[])> commands{
+    { "register", registerCommand }, { "train", trainCommand },    { "evaluate", evaluateCommand },
+    { "info", infoCommand },         { "score", scoreCommand },    { "synthesize", synthesizeCommand },
+    { "export", exportCommand },     { "warp", cli::warpCommand }, { "presets", presetsCommand },
+    { "forward", forwardCommand },   { "render", renderCommand },  { "plot-training", plotTrainingCommand }
+  };
   try
   {
     if (command == "--help" || command == "-h" || command == "help")

@@ -70,6 +70,11 @@ public:
   itkGetInputMacro(FixedImage, NetworkImageType);
   itkSetInputMacro(MovingImage, NetworkImageType);
   itkGetInputMacro(MovingImage, NetworkImageType);
+  /** Optional masks on the network grid (non-zero inside) for instance optimisation's similarity. */
+  itkSetInputMacro(FixedMask, NetworkImageType);
+  itkGetInputMacro(FixedMask, NetworkImageType);
+  itkSetInputMacro(MovingMask, NetworkImageType);
+  itkGetInputMacro(MovingMask, NetworkImageType);
 
   /** The network; shared, never modified. */
   itkSetObjectMacro(Model, ModelType);

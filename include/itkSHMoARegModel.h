@@ -147,14 +147,15 @@ public:
    * The displacement maps a fixed voxel x to the moving voxel x + u(x). */
   Prediction
   Predict(const NetworkImageType * fixed, const NetworkImageType * moving, bool gateProbabilities = false) const;
-  /** As above, then instance optimisation; `fixedMask` (optional, network grid, non-zero inside)
-   * restricts its similarity to the fixed image's mask. */
+  /** As above, then instance optimisation; the masks (optional, network grid, non-zero inside)
+   * restrict its similarity to the fixed mask and to the moving mask carried by the field. */
   Prediction
   Predict(const NetworkImageType * fixed,
           const NetworkImageType * moving,
           bool gateProbabilities,
           const InstanceOptimizationSettings & refinement,
-          const NetworkImageType * fixedMask = nullptr) const;
+          const NetworkImageType * fixedMask = nullptr,
+          const NetworkImageType * movingMask = nullptr) const;
 
 protected:
   SHMoARegModel();

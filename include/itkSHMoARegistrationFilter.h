@@ -87,6 +87,7 @@ public:
   using NetworkFieldType = SHMoARegNetworkGrid::DisplacementFieldType;
   using GridSizeType = typename NetworkImageType::SizeType;
   using SpacingType = FixedArray<double, 3>;
+  using MaskImageType = Image<unsigned char, ImageDimension>;
   using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
 
   itkSetInputMacro(FixedImage, FixedImageType);
@@ -95,6 +96,13 @@ public:
   itkGetInputMacro(MovingImage, MovingImageType);
   itkSetInputMacro(MovingLabelImage, LabelImageType);
   itkGetInputMacro(MovingLabelImage, LabelImageType);
+  /** Optional masks (non-zero inside), each on any grid in its image's physical space: they
+   * restrict instance optimisation's similarity to the fixed mask and to the moving mask carried
+   * by the field. A mask that does not overlap its image is an error. */
+  itkSetInputMacro(FixedMask, MaskImageType);
+  itkGetInputMacro(FixedMask, MaskImageType);
+  itkSetInputMacro(MovingMask, MaskImageType);
+  itkGetInputMacro(MovingMask, MaskImageType);
 
   /** A loaded model, shared; takes precedence over ModelFileName. */
   itkSetObjectMacro(Model, ModelType);
@@ -189,6 +197,9 @@ protected:
 private:
   ModelType *
   ResolveModel();
+  // A mask resampled (nearest) onto the network grid; throws if nothing of it lies there.
+  SHMoARegNetworkGrid::ImageType::Pointer
+  MaskOnNetworkGrid(const MaskImageType * mask, const ImageBase<ImageDimension> * grid, const char * which) const;
   void
   InvertOnMovingGrid(const DisplacementFieldType * field, const MovingImageType * moving);
   GridSizeType

@@ -28,6 +28,7 @@
 #include "itkResampleImageFilter.h"
 #include "itkWarpImageFilter.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace itk {
@@ -38,6 +39,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   this->SetPrimaryInputName("FixedImage");
   this->AddRequiredInputName("MovingImage", 1);
   this->AddOptionalInputName("MovingLabelImage", 2);
+  this->AddOptionalInputName("FixedMask", 3);
+  this->AddOptionalInputName("MovingMask", 4);
   this->SetNumberOfRequiredOutputs(4);
   this->SetNthOutput(1, this->MakeOutput(1));
   this->SetNthOutput(2, this->MakeOutput(2));
@@ -295,6 +298,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   m_NetworkSource->SetModel(model);
   m_NetworkSource->SetFixedImage(fixedOnGrid);
   m_NetworkSource->SetMovingImage(movingOnGrid);
+  m_NetworkSource->SetFixedMask(
+    this->GetFixedMask() ? this->MaskOnNetworkGrid(this->GetFixedMask(), grid, "fixed").GetPointer() : nullptr);
+  m_NetworkSource->SetMovingMask(
+    this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), grid, "moving").GetPointer() : nullptr);
   m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
   m_NetworkSource->SetNumberOfInstanceOptimizationIterations(m_NumberOfInstanceOptimizationIterations);
   m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
@@ -359,6 +366,31 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     inverse->Allocate();
   }
   this->UpdateProgress(1.0f);
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+SHMoARegNetworkGrid::ImageType::Pointer
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::MaskOnNetworkGrid(
+  const MaskImageType * mask,
+  const ImageBase<ImageDimension> * grid,
+  const char * which) const
+{
+  using NetworkImageType = SHMoARegNetworkGrid::ImageType;
+  auto resample = ResampleImageFilter<MaskImageType, NetworkImageType>::New();
+  resample->SetInput(mask);
+  resample->SetInterpolator(NearestNeighborInterpolateImageFunction<MaskImageType, double>::New());
+  resample->SetOutputParametersFromImage(grid);
+  resample->Update();
+  typename NetworkImageType::Pointer onGrid = resample->GetOutput();
+  onGrid->DisconnectPipeline();
+  const float * begin = onGrid->GetBufferPointer();
+  const float * end = begin + onGrid->GetBufferedRegion().GetNumberOfPixels();
+  if (std::none_of(begin, end, [](float v) { return v != 0.0f; }))
+  {
+    itkExceptionMacro(<< "the " << which << " mask does not overlap the image: no voxel of it lies in the " << which
+                      << " image's network grid");
+  }
+  return onGrid;
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>

@@ -50,6 +50,8 @@ MoEDisplacementFieldSource::MoEDisplacementFieldSource()
 {
   this->SetPrimaryInputName("FixedImage");
   this->AddRequiredInputName("MovingImage", 1);
+  this->AddOptionalInputName("FixedMask", 2);
+  this->AddOptionalInputName("MovingMask", 3);
   this->SetNumberOfRequiredOutputs(kGateProbabilityOutput + 1);
   for (unsigned int i = 1; i <= kGateProbabilityOutput; ++i)
   {
@@ -158,7 +160,8 @@ MoEDisplacementFieldSource::GenerateData()
   refinement.LearningRate = m_InstanceOptimizationLearningRate;
   refinement.SmoothnessWeight = m_InstanceOptimizationSmoothnessWeight;
   refinement.FoldingWeight = m_InstanceOptimizationFoldingWeight;
-  const SHMoARegModel::Prediction prediction = m_Model->Predict(fixed, moving, m_ComputeGateProbabilities, refinement);
+  const SHMoARegModel::Prediction prediction = m_Model->Predict(
+    fixed, moving, m_ComputeGateProbabilities, refinement, this->GetFixedMask(), this->GetMovingMask());
   m_NetworkSeconds = prediction.Seconds;
   m_InstanceOptimizationSeconds = prediction.RefinementSeconds;
 

@@ -247,7 +247,8 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                        const NetworkImageType * moving,
                        bool gateProbabilities,
                        const InstanceOptimizationSettings & refinement,
-                       const NetworkImageType * fixedMask) const
+                       const NetworkImageType * fixedMask,
+                       const NetworkImageType * movingMask) const
 {
   if (!this->IsLoaded())
   {
@@ -278,9 +279,12 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
     torch::Tensor displacement = output.displacement;
     if (refinement.Iterations > 0)
     {
-      if (fixedMask && fixedMask->GetLargestPossibleRegion() != fixed->GetLargestPossibleRegion())
+      for (const NetworkImageType * mask : { fixedMask, movingMask })
       {
-        itkExceptionMacro(<< "the fixed mask must lie on the network grid");
+        if (mask && mask->GetLargestPossibleRegion() != fixed->GetLargestPossibleRegion())
+        {
+          itkExceptionMacro(<< "the masks must lie on the network grid");
+        }
       }
       const auto refinementStart = std::chrono::steady_clock::now();
       shmoareg::InstanceOptimizationOptions options;
@@ -290,10 +294,12 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
       options.foldingWeight = refinement.FoldingWeight;
       options.diffeomorphic = m_Implementation->network->config().diffeomorphic;
       options.integrationSteps = m_Implementation->network->config().integrationSteps;
-      const torch::Tensor mask =
-        fixedMask ? (shmoareg::imageToTensor(fixedMask, m_Implementation->device) != 0).to(torch::kFloat)
-                  : torch::Tensor();
-      displacement = shmoareg::refineDisplacement(m, f, displacement, options, mask);
+      auto maskTensor = [&](const NetworkImageType * mask) {
+        return mask ? (shmoareg::imageToTensor(mask, m_Implementation->device) != 0).to(torch::kFloat)
+                    : torch::Tensor();
+      };
+      displacement = shmoareg::refineDisplacement(
+        m, f, displacement, options, maskTensor(fixedMask), nullptr, maskTensor(movingMask));
       prediction.RefinementSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
     }

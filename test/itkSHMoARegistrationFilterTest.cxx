@@ -427,6 +427,45 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     ITK_TEST_EXPECT_TRUE(throwsWith([&] { automatic->Update(); }, "voxel size must be positive"));
   }
 
+  // --- Masks: instance optimisation with a mask over everything gives what it gives without;
+  // a mask that misses the image is refused by name.
+  {
+    auto refine = FilterType::New();
+    refine->SetFixedImage(fixed);
+    refine->SetMovingImage(moving);
+    refine->SetModelFileName(folder + "/random.pt");
+    refine->SetDevice("cpu");
+    refine->SetNetworkGridSize(grid);
+    refine->SetNumberOfInstanceOptimizationIterations(5);
+    ITK_TRY_EXPECT_NO_EXCEPTION(refine->Update());
+    auto unmasked = FieldType::New();
+    unmasked->Graft(refine->GetDisplacementField());
+    unmasked->DisconnectPipeline();
+    auto everywhere = FilterType::MaskImageType::New();
+    everywhere->CopyInformation(fixed);
+    everywhere->SetRegions(fixed->GetLargestPossibleRegion());
+    everywhere->Allocate();
+    everywhere->FillBuffer(1);
+    refine->SetFixedMask(everywhere);
+    ITK_TRY_EXPECT_NO_EXCEPTION(refine->Update());
+    double worst = 0.0;
+    itk::ImageRegionConstIterator<FieldType> a(unmasked, unmasked->GetLargestPossibleRegion());
+    itk::ImageRegionConstIterator<FieldType> b(refine->GetDisplacementField(), unmasked->GetLargestPossibleRegion());
+    for (; !a.IsAtEnd(); ++a, ++b)
+      worst = std::max(worst, static_cast<double>((a.Get() - b.Get()).GetNorm()));
+    std::cout << "instance optimisation, whole-image mask vs none: " << worst << " mm" << std::endl;
+    ITK_TEST_EXPECT_TRUE(worst < 1e-3);
+    auto elsewhere = FilterType::MaskImageType::New();
+    elsewhere->SetRegions(FilterType::MaskImageType::SizeType{ { 8, 8, 8 } });
+    FilterType::MaskImageType::PointType far;
+    far.Fill(5000.0);
+    elsewhere->SetOrigin(far);
+    elsewhere->Allocate();
+    elsewhere->FillBuffer(1);
+    refine->SetMovingMask(elsewhere);
+    ITK_TEST_EXPECT_TRUE(throwsWith([&] { refine->Update(); }, "moving mask does not overlap"));
+  }
+
   // --- Bad input: each an exception that names the problem.
   auto bad = FilterType::New();
   bad->SetDevice("cpu");

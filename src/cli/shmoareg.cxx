@@ -66,18 +66,24 @@ makeModel(const ArgumentParser & args)
   return model;
 }
 
-ImageType::Pointer
-readImage(const std::string & path, const char * what)
+template <typename TImage>
+typename TImage::Pointer
+readImageAs(const std::string & path, const char * what)
 {
   try
   {
-    return itk::ReadImage<ImageType>(path);
+    return itk::ReadImage<TImage>(path);
   }
   catch (const itk::ExceptionObject & error)
   {
-    throw std::runtime_error(std::string("cannot read the ") + what + " image '" + path +
-                             "': " + error.GetDescription());
+    throw std::runtime_error(std::string("cannot read the ") + what + " '" + path + "': " + error.GetDescription());
   }
+}
+
+ImageType::Pointer
+readImage(const std::string & path, const char * what)
+{
+  return readImageAs<ImageType>(path, (std::string(what) + " image").c_str());
 }
 
 using RegistrationFilterType =
@@ -101,6 +107,11 @@ registerPair(const ArgumentParser & args,
   filter->SetMovingImage(moving);
   if (movingLabels)
     filter->SetMovingLabelImage(movingLabels);
+  using MaskType = RegistrationFilterType::MaskImageType;
+  if (args.has("fixed-mask"))
+    filter->SetFixedMask(readImageAs<MaskType>(args.get("fixed-mask"), "fixed mask"));
+  if (args.has("moving-mask"))
+    filter->SetMovingMask(readImageAs<MaskType>(args.get("moving-mask"), "moving mask"));
   if (args.has("io-iterations"))
   {
     const int iterations = args.getInt("io-iterations", 0);
@@ -150,6 +161,8 @@ registerCommand(int argc, char * argv[])
   args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
+  args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
+  args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
@@ -470,6 +483,8 @@ renderCommand(int argc, char * argv[])
   args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
+  args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
+  args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("panel", "PIXELS", "panel size (default 160)");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))

@@ -50,15 +50,17 @@ refineDisplacement(const torch::Tensor & moving,
                    const torch::Tensor & initial,
                    const InstanceOptimizationOptions & options,
                    const torch::Tensor & fixedMask,
-                   std::vector<double> * lossHistory)
+                   std::vector<double> * lossHistory,
+                   const torch::Tensor & movingMask)
 {
   if (options.iterations < 0 || !(options.learningRate > 0.0))
     throw std::invalid_argument("instance optimisation needs iterations >= 0 and a positive learning rate");
   if (initial.dim() != 5 || initial.size(1) != 3 || moving.sizes() != fixed.sizes() ||
       initial.sizes().slice(2) != fixed.sizes().slice(2))
     throw std::invalid_argument("instance optimisation needs a [1, 3, D, H, W] field on the images' grid");
-  if (fixedMask.defined() && fixedMask.sizes() != fixed.sizes())
-    throw std::invalid_argument("the fixed mask must lie on the network grid");
+  if ((fixedMask.defined() && fixedMask.sizes() != fixed.sizes()) ||
+      (movingMask.defined() && movingMask.sizes() != moving.sizes()))
+    throw std::invalid_argument("the masks must lie on the network grid");
   const torch::Tensor start = initial.detach();
   if (options.iterations == 0)
     return start.clone();
@@ -67,6 +69,14 @@ refineDisplacement(const torch::Tensor & moving,
   torch::Tensor correction = torch::zeros_like(start).requires_grad_(true);
   torch::optim::Adam adam({ correction }, torch::optim::AdamOptions(options.learningRate));
   const torch::Tensor mask = fixedMask.defined() ? fixedMask.to(fixed.dtype()) : torch::Tensor();
+  const torch::Tensor moverMask = movingMask.defined() ? movingMask.to(moving.dtype()) : torch::Tensor();
+  // Where the similarity counts: the fixed mask times the moving mask carried by the field.
+  auto weights = [&](const torch::Tensor & u) {
+    if (!moverMask.defined())
+      return mask;
+    const torch::Tensor carried = warp(moverMask, u);
+    return mask.defined() ? mask * carried : carried;
+  };
   auto field = [&] {
     return options.diffeomorphic ? composeDisplacements(start, integrateVelocity(correction, options.integrationSteps))
                                  : start + correction;
@@ -75,8 +85,8 @@ refineDisplacement(const torch::Tensor & moving,
   {
     adam.zero_grad();
     const torch::Tensor u = field();
-    torch::Tensor loss =
-      maskedSimilarity(warp(moving, u), fixed, mask, options.similarity) + options.smoothnessWeight * smoothness(u);
+    torch::Tensor loss = maskedSimilarity(warp(moving, u), fixed, weights(u), options.similarity) +
+                         options.smoothnessWeight * smoothness(u);
     if (options.foldingWeight > 0.0)
       loss = loss + options.foldingWeight * torch::relu(-jacobianDeterminant(u)).mean();
     loss.backward();

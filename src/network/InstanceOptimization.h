@@ -29,16 +29,18 @@ struct InstanceOptimizationOptions
 torch::Tensor
 jacobianDeterminant(const torch::Tensor & displacement);
 
-// moving, fixed: [1, 1, D, H, W] in [0, 1]; initial: [1, 3, D, H, W] voxels. fixedMask (optional,
-// [1, 1, D, H, W], 0 / 1) restricts the similarity to the fixed image's mask. Returns the refined
-// displacement (no gradient history); `lossHistory`, when given, receives each iteration's loss.
+// moving, fixed: [1, 1, D, H, W] in [0, 1]; initial: [1, 3, D, H, W] voxels. The masks (optional,
+// [1, 1, D, H, W], 0 / 1) restrict the similarity to the fixed mask and to where the moving mask,
+// warped by the current field, lies. Returns the refined displacement (no gradient history);
+// `lossHistory`, when given, receives each iteration's loss.
 torch::Tensor
 refineDisplacement(const torch::Tensor & moving,
                    const torch::Tensor & fixed,
                    const torch::Tensor & initial,
                    const InstanceOptimizationOptions & options,
                    const torch::Tensor & fixedMask = {},
-                   std::vector<double> * lossHistory = nullptr);
+                   std::vector<double> * lossHistory = nullptr,
+                   const torch::Tensor & movingMask = {});
 
 } // namespace shmoareg
 

@@ -87,6 +87,10 @@ TEST(InstanceOptimization, AnEmptyMaskLeavesOnlyTheRegulariser)
   const torch::Tensor zero = torch::zeros({ 1, 3, 16, 16, 16 });
   const torch::Tensor u = refineDisplacement(moving, fixed, zero, options, torch::zeros_like(fixed));
   EXPECT_LT(u.abs().max().item<double>(), 1e-6); // nothing pulls the field away from 0
+  const torch::Tensor v = refineDisplacement(moving, fixed, zero, options, {}, nullptr, torch::zeros_like(moving));
+  EXPECT_LT(v.abs().max().item<double>(), 1e-6); // an empty moving mask: the same
+  const torch::Tensor w = refineDisplacement(moving, fixed, zero, options, {}, nullptr, torch::ones_like(moving));
+  EXPECT_GT(w.abs().max().item<double>(), 1e-3); // a full one lets the images pull
   EXPECT_THROW(refineDisplacement(moving, fixed, zero, options, torch::zeros({ 1, 1, 8, 8, 8 })),
                std::invalid_argument);
   options.learningRate = 0.0;

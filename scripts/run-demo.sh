@@ -13,7 +13,7 @@ bash "$here/scripts/build.sh" "$here/build"
 shmoareg="$here/build/src/cli/shmoareg"
 demo="$here/build/demo"
 mkdir -p "$demo"
-"$shmoareg" info --model "$here/models/SHMoAReg.pt" | head -n 2
+"$shmoareg" info --model "$here/models/SHMoAReg.pt" | sed -n 1,2p
 [ -f "$demo/pair/manifest.json" ] || "$shmoareg" synthesize --seed 2026 --test 2 --output "$demo/pair"
 "$shmoareg" register --device cpu --threads "$(nproc)" \
   --fixed "$demo/pair/test0_image.nii.gz" --moving "$demo/pair/test1_image.nii.gz" \

@@ -22,6 +22,7 @@
 
 #include "itkImage.h"
 #include "itkResampleImageFilter.h"
+#include "itkTransform.h"
 #include "itkVector.h"
 
 namespace itk {
@@ -65,13 +66,20 @@ public:
   static void
   NormalizeIntensities(ImageType * image, double lowPercentile = 0.5, double highPercentile = 99.5);
 
-  /** MakeGrid's geometry filled with `image` resampled onto it and normalised. */
+  /** MakeGrid's geometry filled with `image` resampled onto it (through `transform` when given,
+   * e.g. an initial transform) and normalised. */
   template <typename TImage>
   static ImageType::Pointer
-  PrepareNetworkInput(const TImage * image, const ImageBase<3> * grid)
+  PrepareNetworkInput(const TImage * image,
+                      const ImageBase<3> * grid,
+                      const Transform<double, 3, 3> * transform = nullptr)
   {
     auto resample = ResampleImageFilter<TImage, ImageType>::New();
     resample->SetInput(image);
+    if (transform)
+    {
+      resample->SetTransform(transform); // a grid point x samples the image at transform(x)
+    }
     resample->SetOutputParametersFromImage(grid);
     resample->Update();
     ImageType::Pointer onGrid = resample->GetOutput();

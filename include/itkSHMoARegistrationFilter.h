@@ -20,6 +20,7 @@
 
 #include "itkMoEDisplacementFieldSource.h"
 
+#include "itkDisplacementFieldTransform.h"
 #include "itkImageToImageFilter.h"
 
 namespace itk {
@@ -88,6 +89,7 @@ public:
   using GridSizeType = typename NetworkImageType::SizeType;
   using SpacingType = FixedArray<double, 3>;
   using MaskImageType = Image<unsigned char, ImageDimension>;
+  using InitialTransformType = DisplacementFieldTransform<double, ImageDimension>;
   using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
 
   itkSetInputMacro(FixedImage, FixedImageType);
@@ -96,6 +98,12 @@ public:
   itkGetInputMacro(MovingImage, MovingImageType);
   itkSetInputMacro(MovingLabelImage, LabelImageType);
   itkGetInputMacro(MovingLabelImage, LabelImageType);
+  /** Optional initial transform, as a displacement field in ITK's convention (e.g. a previous
+   * registration's or another tool's; any grid): the moving image is sampled through it before
+   * the network, and the outputs compose it: x -> t0(x + u(x)), so the output field is
+   * u(x) + t0(x + u(x)) and the warps use it. Outside its grid the field is extended from its border. */
+  itkSetInputMacro(InitialDisplacementField, DisplacementFieldType);
+  itkGetInputMacro(InitialDisplacementField, DisplacementFieldType);
   /** Optional masks (non-zero inside), each on any grid in its image's physical space: they
    * restrict instance optimisation's similarity to the fixed mask and to the moving mask carried
    * by the field. A mask that does not overlap its image is an error. */
@@ -197,6 +205,8 @@ protected:
 private:
   ModelType *
   ResolveModel();
+  typename InitialTransformType::Pointer
+  MakeInitialTransform() const;
   // A mask resampled (nearest) onto the network grid; throws if nothing of it lies there.
   SHMoARegNetworkGrid::ImageType::Pointer
   MaskOnNetworkGrid(const MaskImageType * mask, const ImageBase<ImageDimension> * grid, const char * which) const;

@@ -22,6 +22,7 @@
 
 #include "itkCastImageFilter.h"
 #include "itkImageRegionConstIterator.h"
+#include "itkImageRegionIteratorWithIndex.h"
 #include "itkInvertDisplacementFieldImageFilter.h"
 #include "itkVectorLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
@@ -41,6 +42,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   this->AddOptionalInputName("MovingLabelImage", 2);
   this->AddOptionalInputName("FixedMask", 3);
   this->AddOptionalInputName("MovingMask", 4);
+  this->AddOptionalInputName("InitialDisplacementField", 5);
   this->SetNumberOfRequiredOutputs(4);
   this->SetNthOutput(1, this->MakeOutput(1));
   this->SetNthOutput(2, this->MakeOutput(2));
@@ -290,7 +292,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const auto fixedOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, grid);
   this->UpdateProgress(0.05f);
   this->CheckAbort();
-  const auto movingOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(moving, grid);
+  const auto initial = this->MakeInitialTransform();
+  const auto movingOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(moving, grid, initial.GetPointer());
   this->UpdateProgress(0.1f);
   this->CheckAbort();
 
@@ -325,6 +328,28 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   castField->Update();
   typename DisplacementFieldType::Pointer field = castField->GetOutput();
   field->DisconnectPipeline();
+  if (initial)
+  {
+    // x -> t0(x + u(x)): the network registered the moving image as seen through t0.
+    ImageRegionIteratorWithIndex<DisplacementFieldType> it(field, field->GetBufferedRegion());
+    for (; !it.IsAtEnd(); ++it)
+    {
+      typename InitialTransformType::InputPointType x;
+      field->TransformIndexToPhysicalPoint(it.GetIndex(), x);
+      typename InitialTransformType::InputPointType y = x;
+      for (unsigned int a = 0; a < ImageDimension; ++a)
+      {
+        y[a] += it.Get()[a];
+      }
+      const auto mapped = initial->TransformPoint(y);
+      typename DisplacementFieldType::PixelType composed;
+      for (unsigned int a = 0; a < ImageDimension; ++a)
+      {
+        composed[a] = static_cast<typename DisplacementFieldType::PixelType::ValueType>(mapped[a] - x[a]);
+      }
+      it.Set(composed);
+    }
+  }
   this->GraftOutput(field);
   this->CheckAbort();
 
@@ -366,6 +391,25 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     inverse->Allocate();
   }
   this->UpdateProgress(1.0f);
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+auto
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::MakeInitialTransform() const ->
+  typename InitialTransformType::Pointer
+{
+  const DisplacementFieldType * initialField = this->GetInitialDisplacementField();
+  if (initialField == nullptr)
+  {
+    return nullptr;
+  }
+  using RealFieldType = typename InitialTransformType::DisplacementFieldType;
+  auto toReal = CastImageFilter<DisplacementFieldType, RealFieldType>::New();
+  toReal->SetInput(initialField);
+  toReal->Update();
+  auto transform = InitialTransformType::New();
+  transform->SetDisplacementField(toReal->GetOutput());
+  return transform;
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>

@@ -80,6 +80,23 @@ readImageAs(const std::string & path, const char * what)
   }
 }
 
+// A displacement field file: 3 dimensions, 3 components per voxel, else an error naming it.
+training::DisplacementFieldType::Pointer
+readDisplacementField(const std::string & path, const char * what)
+{
+  itk::ImageIOBase::Pointer io =
+    itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+  if (!io)
+    throw std::runtime_error(std::string("cannot read the ") + what + " '" + path + "'");
+  io->SetFileName(path);
+  io->ReadImageInformation();
+  if (io->GetNumberOfDimensions() != 3 || io->GetNumberOfComponents() != 3)
+    throw std::runtime_error(std::string("the ") + what + " '" + path + "' is not a 3D displacement field (" +
+                             std::to_string(io->GetNumberOfDimensions()) + " dimensions, " +
+                             std::to_string(io->GetNumberOfComponents()) + " components per voxel)");
+  return readImageAs<training::DisplacementFieldType>(path, what);
+}
+
 ImageType::Pointer
 readImage(const std::string & path, const char * what)
 {
@@ -107,6 +124,8 @@ registerPair(const ArgumentParser & args,
   filter->SetMovingImage(moving);
   if (movingLabels)
     filter->SetMovingLabelImage(movingLabels);
+  if (args.has("initial-transform"))
+    filter->SetInitialDisplacementField(readDisplacementField(args.get("initial-transform"), "initial transform"));
   using MaskType = RegistrationFilterType::MaskImageType;
   if (args.has("fixed-mask"))
     filter->SetFixedMask(readImageAs<MaskType>(args.get("fixed-mask"), "fixed mask"));
@@ -161,6 +180,10 @@ registerCommand(int argc, char * argv[])
   args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
+  args.option("initial-transform",
+              "FIELD",
+              "a displacement field applied before the network and composed into "
+              "the outputs (affine transform files are not read yet)");
   args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   addModelOptions(args);
@@ -381,17 +404,7 @@ scoreCommand(int argc, char * argv[])
   const auto movingLabels = training::readLabelMap(args.get("moving-labels"));
   training::DisplacementFieldType::Pointer field;
   if (args.has("field"))
-  {
-    try
-    {
-      field = itk::ReadImage<training::DisplacementFieldType>(args.get("field"));
-    }
-    catch (const itk::ExceptionObject & error)
-    {
-      throw std::runtime_error("cannot read the displacement field '" + args.get("field") +
-                               "': " + error.GetDescription());
-    }
-  }
+    field = readDisplacementField(args.get("field"), "displacement field");
   const training::PairScore score = training::scoreRegistration(fixedLabels, movingLabels, field);
   if (args.has("header"))
     std::cout << "method,pair,dice,assd_mm,folding_percent,seconds\n";
@@ -483,6 +496,10 @@ renderCommand(int argc, char * argv[])
   args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
+  args.option("initial-transform",
+              "FIELD",
+              "a displacement field applied before the network and composed into "
+              "the outputs (affine transform files are not read yet)");
   args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("panel", "PIXELS", "panel size (default 160)");

@@ -17,6 +17,16 @@ itk_module(SHMoAReg
     ITKIONIFTI
     ITKIOMeta
     ITKIONRRD
+  # The command line only (not the filters' public interface): transform files (.h5, .mat,
+  # .txt) and the affine pre-alignment with ITK's v4 registration framework.
+  PRIVATE_DEPENDS
+    ITKIOTransformBase
+    ITKIOTransformHDF5
+    ITKIOTransformMatlab
+    ITKIOTransformInsightLegacy
+    ITKRegistrationMethodsv4
+    ITKMetricsv4
+    ITKOptimizersv4
   TEST_DEPENDS
     ITKTestKernel
   DESCRIPTION

@@ -42,13 +42,50 @@ modules=$(sed -n '/^itk_module(/,/^)/p' "$here/itk-module.cmake" | grep -oE '\bI
 module_flags=()
 for m in $modules; do module_flags+=("-DModule_$m=ON"); done
 
+# Small source patches for the wrapped build (idempotent; each says why). They only touch
+# files that the wrapping reads, so the plain tree built from the same sources is unchanged.
+patch_wrapping_sources() {
+  # ITK issue 3782 (fixed in ITK 5.4): SWIG >= 4.1's container code names SWIGPY_SLICEOBJECT,
+  # which ITK 5.2's module prologue does not define.
+  local ext=$src/Wrapping/Generators/Python/module_ext.i.in
+  grep -q SWIGPY_SLICEOBJECT "$ext" ||
+    sed -i 's|^# define SWIGPY_SLICE_ARG(obj) ((PyObject\*) (obj))|&\n# ifndef SWIGPY_SLICEOBJECT\n#  define SWIGPY_SLICEOBJECT PyObject\n# endif|' "$ext"
+  grep -q SWIGPY_SLICEOBJECT "$ext" || { echo "build-itk.sh: could not patch $ext" >&2; exit 1; }
+  # ITK issue 3506 (fixed in ITK 5.3): SWIG's parser stops at the "static inline" helpers of
+  # itkProcessObject.h that igenerator copies into ITKCommonBase.i. The generated .i files are
+  # patched (not the header, which every ITK object file includes) in igenerator's output.
+  local igen=$src/Wrapping/Generators/SwigInterface/igenerator.py
+  grep -q "shmoareg: 3506" "$igen" || python3 - "$igen" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+anchor = "    def generate_method(self, typedef, method, indent, w):"
+if anchor not in s:
+    sys.exit("build-itk.sh: igenerator.py has no generate_method to patch")
+s = s.replace(anchor, anchor + "\n        # shmoareg: 3506 - the progress helpers are protected implementation details\n"
+              "        if method.name in ('progressFloatToFixed', 'progressFixedToFloat'):\n"
+              "            return\n", 1)
+open(p, "w").write(s)
+PY
+  # ITK 5.2.1's Python support uses np.bool, which numpy 1.24 (Debian 12) removed.
+  sed -i 's/\bnp\.bool)/np.bool_)/' "$src/Wrapping/Generators/Python/itk/support/types.py"
+  # Wrap only the ITK modules Python users of this module need (the rest are built for C++
+  # but not wrapped): SHMOAREG_WRAPPED_ITK_MODULES lists them. Unset, ITK wraps every module.
+  local mods=$src/Wrapping/Modules/CMakeLists.txt
+  grep -q SHMOAREG_WRAPPED_ITK_MODULES "$mods" ||
+    sed -i 's|^    if(EXISTS "${${m}_SOURCE_DIR}/wrapping/CMakeLists.txt")|    if(EXISTS "${${m}_SOURCE_DIR}/wrapping/CMakeLists.txt" AND (NOT DEFINED SHMOAREG_WRAPPED_ITK_MODULES OR m IN_LIST SHMOAREG_WRAPPED_ITK_MODULES))|' "$mods"
+  grep -q SHMOAREG_WRAPPED_ITK_MODULES "$mods" || { echo "build-itk.sh: could not patch $mods" >&2; exit 1; }
+}
+
 wrap_flags=()
 if [ "$wrap" = ON ]; then
+  patch_wrapping_sources
   wrap_flags=(-DITK_WRAP_PYTHON=ON -DITK_USE_SYSTEM_SWIG=ON -DITK_USE_SYSTEM_CASTXML=ON
     -DITK_WRAP_IMAGE_DIMS=3 -DITK_WRAP_float=ON -DITK_WRAP_unsigned_char=ON
     -DITK_WRAP_signed_short=ON -DITK_WRAP_vector_float=ON -DITK_WRAP_double=OFF
     -DITK_WRAP_unsigned_short=OFF -DITK_WRAP_covariant_vector_float=OFF
-    -DModule_ITKBridgeNumPy=ON)
+    -DModule_ITKBridgeNumPy=ON -DPython3_EXECUTABLE=/usr/bin/python3
+    "-DSHMOAREG_WRAPPED_ITK_MODULES=ITKCommon;ITKIOImageBase;ITKIONIFTI;ITKIOMeta;ITKIONRRD;ITKBridgeNumPy")
 fi
 
 # Configured every time (cheap when nothing changed) so a module added to itk-module.cmake
@@ -60,7 +97,7 @@ dpkg-query -W -f='${Status}' libgdcm-dev 2>/dev/null | grep -q "install ok insta
   { SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y --no-install-recommends libgdcm-dev; }
 if true; then
   cmake -S "$src" -B "$build" -G Ninja \
-    -DITK_USE_SYSTEM_GDCM=ON \
+    -DITK_USE_SYSTEM_GDCM=ON -DITK_USE_SYSTEM_HDF5=ON \
     -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF -DBUILD_EXAMPLES=OFF \
     -DITK_BUILD_DEFAULT_MODULES=OFF -DITK_SKIP_PATH_LENGTH_CHECKS=ON \

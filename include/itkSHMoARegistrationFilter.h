@@ -89,7 +89,9 @@ public:
   using GridSizeType = typename NetworkImageType::SizeType;
   using SpacingType = FixedArray<double, 3>;
   using MaskImageType = Image<unsigned char, ImageDimension>;
-  using InitialTransformType = DisplacementFieldTransform<double, ImageDimension>;
+  /** Any ITK transform (affine, composite, displacement field, ...), fixed -> moving points. */
+  using InitialTransformType = Transform<double, ImageDimension, ImageDimension>;
+  using InitialFieldTransformType = DisplacementFieldTransform<double, ImageDimension>;
   using DataObjectPointerArraySizeType = typename Superclass::DataObjectPointerArraySizeType;
 
   itkSetInputMacro(FixedImage, FixedImageType);
@@ -104,6 +106,11 @@ public:
    * u(x) + t0(x + u(x)) and the warps use it. Outside its grid the field is extended from its border. */
   itkSetInputMacro(InitialDisplacementField, DisplacementFieldType);
   itkGetInputMacro(InitialDisplacementField, DisplacementFieldType);
+  /** Optional initial transform of any kind (e.g. an affine pre-alignment read with
+   * itk::TransformFileReader, or ImageRegistrationMethodv4's result), used as the initial
+   * displacement field is: x -> t0(x + u(x)). Give this or InitialDisplacementField, not both. */
+  itkSetConstObjectMacro(InitialTransform, InitialTransformType);
+  itkGetConstObjectMacro(InitialTransform, InitialTransformType);
   /** Optional masks (non-zero inside), each on any grid in its image's physical space: they
    * restrict instance optimisation's similarity to the fixed mask and to the moving mask carried
    * by the field. A mask that does not overlap its image is an error. */
@@ -179,6 +186,10 @@ public:
     return m_NetworkSource;
   }
 
+  /** Includes the initial transform's modification time, as ResampleImageFilter does. */
+  ModifiedTimeType
+  GetMTime() const override;
+
 protected:
   SHMoARegistrationFilter();
   ~SHMoARegistrationFilter() override = default;
@@ -205,7 +216,7 @@ protected:
 private:
   ModelType *
   ResolveModel();
-  typename InitialTransformType::Pointer
+  typename InitialTransformType::ConstPointer
   MakeInitialTransform() const;
   // A mask resampled (nearest) onto the network grid; throws if nothing of it lies there.
   SHMoARegNetworkGrid::ImageType::Pointer
@@ -222,6 +233,7 @@ private:
   ForwardProgress(ProcessObject * internal, float start, float end);
 
   typename ModelType::Pointer m_Model;
+  typename InitialTransformType::ConstPointer m_InitialTransform;
   typename ModelType::Pointer m_LoadedModel;
   std::string m_LoadedModelFileName;
   std::string m_ModelFileName;

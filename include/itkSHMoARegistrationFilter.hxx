@@ -396,20 +396,28 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 auto
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::MakeInitialTransform() const ->
-  typename InitialTransformType::Pointer
+  typename InitialTransformType::ConstPointer
 {
   const DisplacementFieldType * initialField = this->GetInitialDisplacementField();
+  if (initialField && m_InitialTransform)
+  {
+    itkExceptionMacro(<< "give an initial transform or an initial displacement field, not both");
+  }
+  if (m_InitialTransform)
+  {
+    return m_InitialTransform;
+  }
   if (initialField == nullptr)
   {
     return nullptr;
   }
-  using RealFieldType = typename InitialTransformType::DisplacementFieldType;
+  using RealFieldType = typename InitialFieldTransformType::DisplacementFieldType;
   auto toReal = CastImageFilter<DisplacementFieldType, RealFieldType>::New();
   toReal->SetInput(initialField);
   toReal->Update();
-  auto transform = InitialTransformType::New();
+  auto transform = InitialFieldTransformType::New();
   transform->SetDisplacementField(toReal->GetOutput());
-  return transform;
+  return transform.GetPointer();
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
@@ -468,6 +476,18 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+ModifiedTimeType
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::GetMTime() const
+{
+  ModifiedTimeType latest = Superclass::GetMTime();
+  if (m_InitialTransform)
+  {
+    latest = std::max(latest, m_InitialTransform->GetMTime());
+  }
+  return latest;
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 void
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::PrintSelf(std::ostream & os,
                                                                                                Indent indent) const
@@ -475,6 +495,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   Superclass::PrintSelf(os, indent);
   os << indent << "Model: " << (m_Model ? m_Model->GetPresetName() : std::string("(none)")) << std::endl;
   os << indent << "ModelFileName: " << m_ModelFileName << std::endl;
+  os << indent << "InitialTransform: " << (m_InitialTransform ? m_InitialTransform->GetNameOfClass() : "(none)")
+     << std::endl;
   os << indent << "Device: " << m_Device << std::endl;
   os << indent << "NetworkGridSize: " << m_NetworkGridSize << std::endl;
   os << indent << "NetworkGridSpacing: " << m_NetworkGridSpacing << std::endl;

@@ -16,6 +16,7 @@
  *
  *=========================================================================*/
 #include "itkSHMoARegistrationFilter.h"
+#include "itkAffineTransform.h"
 
 #include "SHMoARegTestModels.h"
 
@@ -347,6 +348,58 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
               << worstComposedWarp << std::endl;
     ITK_TEST_EXPECT_TRUE(worstComposed < 1e-4);
     ITK_TEST_EXPECT_TRUE(worstComposedWarp < 1e-3);
+  }
+
+  // --- An affine initial transform t0(p) = A p + b (itk::AffineTransform, as read from a .mat):
+  // the field is A(x + t) + b - x and the warped image moving(A(x + t) + b).
+  {
+    auto affine = itk::AffineTransform<double, 3>::New();
+    itk::Point<double, 3> center;
+    fixed->TransformIndexToPhysicalPoint({ { 8, 8, 8 } }, center);
+    affine->SetCenter(center);
+    affine->Rotate3D(itk::Vector<double, 3>{ std::array<double, 3>{ 0.0, 0.0, 1.0 }.data() }, 0.05);
+    affine->Scale(1.03);
+    affine->Translate(itk::Vector<double, 3>{ std::array<double, 3>{ 1.5, -2.0, 0.5 }.data() });
+    auto withAffine = FilterType::New();
+    withAffine->SetFixedImage(fixed);
+    withAffine->SetMovingImage(moving);
+    withAffine->SetModelFileName(translationModel);
+    withAffine->SetDevice("cpu");
+    withAffine->SetNetworkGridSize(grid);
+    withAffine->SetInitialTransform(affine);
+    ITK_TRY_EXPECT_NO_EXCEPTION(withAffine->Update());
+    double worstField = 0.0, worstWarp = 0.0;
+    itk::ImageRegionConstIteratorWithIndex<FieldType> f(withAffine->GetDisplacementField(),
+                                                        withAffine->GetDisplacementField()->GetLargestPossibleRegion());
+    for (; !f.IsAtEnd(); ++f)
+    {
+      itk::Point<double, 3> x;
+      fixed->TransformIndexToPhysicalPoint(f.GetIndex(), x);
+      const itk::Point<double, 3> mapped = affine->TransformPoint(x + translation);
+      for (unsigned int a = 0; a < 3; ++a)
+        worstField = std::max(worstField, std::abs(x[a] + f.Get()[a] - mapped[a]));
+      // Inside the moving image (the analytic image has no border there).
+      const double warped = withAffine->GetWarpedImage()->GetPixel(f.GetIndex());
+      itk::ContinuousIndex<double, 3> inMoving;
+      if (moving->TransformPhysicalPointToContinuousIndex(mapped, inMoving))
+        worstWarp = std::max(worstWarp, std::abs(warped - movingValue(mapped)));
+    }
+    std::cout << "affine initial transform: x + u(x) vs A(x + t) + b " << worstField
+              << " mm, warped vs moving(A(x + t) + b) " << worstWarp << std::endl;
+    ITK_TEST_EXPECT_TRUE(worstField < 1e-3);
+    ITK_TEST_EXPECT_TRUE(worstWarp < 1e-2);
+    // A change to the transform's parameters makes the filter run again.
+    const auto before = withAffine->GetMTime();
+    affine->Translate(itk::Vector<double, 3>{ std::array<double, 3>{ 1.0, 0.0, 0.0 }.data() });
+    ITK_TEST_EXPECT_TRUE(withAffine->GetMTime() > before);
+    // Both kinds of initial transform at once is refused.
+    auto initialField = FieldType::New();
+    initialField->CopyInformation(moving);
+    initialField->SetRegions(moving->GetLargestPossibleRegion());
+    initialField->Allocate();
+    initialField->FillBuffer(FieldType::PixelType(0.0f));
+    withAffine->SetInitialDisplacementField(initialField);
+    ITK_TRY_EXPECT_EXCEPTION(withAffine->Update());
   }
 
   // --- Other scalar pixel types (unsigned char fixed, short moving) go through the same path.

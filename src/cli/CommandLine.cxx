@@ -1,4 +1,7 @@
 #include "CommandLine.h"
+#include "TransformFiles.h"
+
+#include "itkTransformFileWriter.h"
 
 #include <fstream>
 
@@ -136,12 +139,40 @@ std::string
 AtomicOutputs::temporaryName(const std::string & path)
 {
   const std::filesystem::path p(path);
+  // A missing output folder is made (as for ANTs' prefixes such as out/P); a failure names it.
+  if (!p.parent_path().empty())
+  {
+    std::error_code error;
+    std::filesystem::create_directories(p.parent_path(), error);
+    if (error)
+      throw std::runtime_error("cannot create the folder '" + p.parent_path().string() + "' for '" + path +
+                               "': " + error.message());
+  }
   const std::string name = p.filename().string();
   // Keep the whole extension (.nii.gz): ITK chooses the format from it.
   const size_t dot = name.find('.');
   const std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
   const std::string extension = dot == std::string::npos ? "" : name.substr(dot);
   return (p.parent_path() / (stem + ".partial-" + std::to_string(::getpid()) + extension)).string();
+}
+
+void
+AtomicOutputs::writeTransform(const itk::TransformBaseTemplate<double> * transform, const std::string & path)
+{
+  registerTransformIO();
+  const std::string temporary = temporaryName(path);
+  m_Pending.emplace_back(temporary, path);
+  auto writer = itk::TransformFileWriterTemplate<double>::New();
+  writer->SetInput(transform);
+  writer->SetFileName(temporary);
+  try
+  {
+    writer->Update();
+  }
+  catch (const itk::ExceptionObject & error)
+  {
+    throw std::runtime_error("cannot write the transform '" + path + "': " + error.GetDescription());
+  }
 }
 
 void

@@ -3,6 +3,7 @@
 #define shmoareg_CommandLine_h
 
 #include "itkImageFileWriter.h"
+#include "itkTransformBase.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -76,6 +77,9 @@ public:
     m_Pending.emplace_back(temporary, path);
     itk::WriteImage(image, temporary, true);
   }
+  // An ITK transform file (.h5, .mat, .txt) the same way.
+  void
+  writeTransform(const itk::TransformBaseTemplate<double> * transform, const std::string & path);
   // A text file (JSON, CSV) the same way.
   void
   writeText(const std::string & text, const std::string & path);

@@ -2,9 +2,8 @@
 #include "CliCommands.h"
 #include "CommandLine.h"
 #include "Dataset.h"
+#include "TransformFiles.h"
 
-#include "itkCompositeTransform.h"
-#include "itkDisplacementFieldTransform.h"
 #include "itkImageFileReader.h"
 #include "itkLabelImageGaussianInterpolateImageFunction.h"
 #include "itkLinearInterpolateImageFunction.h"
@@ -18,47 +17,29 @@
 
 namespace shmoareg::cli {
 namespace {
-using TransformType = itk::CompositeTransform<double, 3>;
-using RealFieldType = itk::Image<itk::Vector<double, 3>, 3>;
 
+// Commas separate the files, except inside ANTs' "[file,1]".
 std::vector<std::string>
 splitList(const std::string & list)
 {
   std::vector<std::string> items;
-  std::stringstream stream(list);
-  for (std::string item; std::getline(stream, item, ',');)
-    if (!item.empty())
-      items.push_back(item);
-  return items;
-}
-
-// ANTs' order: for --transform A,B a point p maps to A(B(p)), the last listed applied first.
-TransformType::Pointer
-readTransformStack(const std::string & list)
-{
-  auto composite = TransformType::New();
-  for (const std::string & path : splitList(list))
+  std::string item;
+  int depth = 0;
+  for (const char c : list)
   {
-    itk::ImageIOBase::Pointer io =
-      itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-    if (!io)
-      throw std::runtime_error("cannot read the transform '" + path +
-                               "': not an image format ITK reads (displacement fields only; affine transform "
-                               "files are not supported yet)");
-    io->SetFileName(path);
-    io->ReadImageInformation();
-    if (io->GetNumberOfDimensions() != 3 || io->GetNumberOfComponents() != 3)
-      throw std::runtime_error("the transform '" + path + "' is not a 3D displacement field (" +
-                               std::to_string(io->GetNumberOfDimensions()) + " dimensions, " +
-                               std::to_string(io->GetNumberOfComponents()) + " components per voxel)");
-    auto field = itk::ReadImage<RealFieldType>(path);
-    auto transform = itk::DisplacementFieldTransform<double, 3>::New();
-    transform->SetDisplacementField(field);
-    composite->AddTransform(transform); // CompositeTransform applies the last added first
+    depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+    if (c == ',' && depth == 0)
+    {
+      if (!item.empty())
+        items.push_back(item);
+      item.clear();
+    }
+    else
+      item += c;
   }
-  if (composite->GetNumberOfTransforms() == 0)
-    throw UsageError("--transform names no file");
-  return composite;
+  if (!item.empty())
+    items.push_back(item);
+  return items;
 }
 
 template <typename TPixel>
@@ -161,11 +142,14 @@ int
 warpCommand(int argc, char * argv[])
 {
   ArgumentParser args("warp",
-                      "Applies displacement fields (ITK's convention, e.g. register's field) to an image, a label "
-                      "map or points.");
+                      "Applies transforms (ITK's convention, e.g. register's field or composite .h5) to an image, "
+                      "a label map or points.");
   args.option("input", "IMAGE", "image or label map to warp");
   args.option("reference", "IMAGE", "the output grid (for a registration's field: the fixed image)");
-  args.option("transform", "F1[,F2...]", "displacement fields; the last listed is applied to a point first (ANTs)");
+  args.option("transform",
+              "T1[,T2...]",
+              "displacement fields or ITK transform files (.h5, .mat, .txt; [file,1] inverts an affine); "
+              "in antsApplyTransforms' order: -t A -t B maps a point p to B(A(p))");
   args.option("interpolation",
               "linear|nearest|label",
               "linear (default for images) or nearest/label, which keep "
@@ -177,7 +161,10 @@ warpCommand(int argc, char * argv[])
     return 0;
   args.require({ "transform" });
   training::ensureImageIO();
-  const TransformType::Pointer transform = readTransformStack(args.get("transform"));
+  const std::vector<std::string> transformFiles = splitList(args.get("transform"));
+  if (transformFiles.empty())
+    throw UsageError("--transform names no file");
+  const TransformType::Pointer transform = readTransformStack(transformFiles, "transform");
   if (args.has("points") || args.has("output-points"))
   {
     args.require({ "points", "output-points" });

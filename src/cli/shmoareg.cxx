@@ -2,8 +2,10 @@
 #include "CliCommands.h"
 #include "CommandLine.h"
 #include "Evaluation.h"
+#include "AffinePreAlignment.h"
 #include "RegistrationFigure.h"
 #include "SyntheticDataset.h"
+#include "TransformFiles.h"
 #include "Trainer.h"
 #include "VtkImageConversion.h"
 
@@ -114,7 +116,8 @@ registerPair(const ArgumentParser & args,
              const ImageType * fixed,
              const ImageType * moving,
              const LabelImageType * movingLabels,
-             bool inverse = false)
+             bool inverse = false,
+             const cli::TransformType * initialTransform = nullptr)
 {
   auto filter = RegistrationFilterType::New();
   filter->SetComputeInverseDisplacementField(inverse);
@@ -124,8 +127,8 @@ registerPair(const ArgumentParser & args,
   filter->SetMovingImage(moving);
   if (movingLabels)
     filter->SetMovingLabelImage(movingLabels);
-  if (args.has("initial-transform"))
-    filter->SetInitialDisplacementField(readDisplacementField(args.get("initial-transform"), "initial transform"));
+  if (initialTransform)
+    filter->SetInitialTransform(initialTransform);
   using MaskType = RegistrationFilterType::MaskImageType;
   if (args.has("fixed-mask"))
     filter->SetFixedMask(readImageAs<MaskType>(args.get("fixed-mask"), "fixed mask"));
@@ -168,8 +171,9 @@ registerCommand(int argc, char * argv[])
   args.option("output-inverse-field", "FILE", "inverse field on the moving grid (moving -> fixed, mm)");
   args.option("output-prefix",
               "P",
-              "ANTs' names: P1Warp.nii.gz (fixed -> moving field), P1InverseWarp.nii.gz, "
-              "PWarped.nii.gz, PWarpedLabels.nii.gz, PMetrics.json");
+              "ANTs' names (docs/transforms.md): P0GenericAffine.mat (with an affine), P1Warp.nii.gz, "
+              "P1InverseWarp.nii.gz, PComposite.h5, PInverseComposite.h5, PWarped.nii.gz, "
+              "PWarpedLabels.nii.gz, PMetrics.json");
   args.option("moving-labels", "IMAGE", "moving label map (integer values)");
   args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
   args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
@@ -181,10 +185,17 @@ registerCommand(int argc, char * argv[])
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
   args.option("initial-transform",
-              "FIELD",
-              "a displacement field applied before the network and composed into "
-              "the outputs (affine transform files are not read yet)");
-  args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
+              "T",
+              "an ITK transform file (.mat, .txt, .h5: affine, rigid, composite) or a displacement field, "
+              "fixed -> moving, applied before the network and composed into the outputs");
+  args.flag("affine",
+            "affine pre-alignment first (ITK ImageRegistrationMethodv4, Mattes MI, 3 levels), for pairs "
+            "that are not pre-aligned");
+  args.option("output-transform", "FILE.h5", "composite ITK transform, fixed -> moving (initial/affine + field)");
+  args.option("output-inverse-transform", "FILE.h5", "composite ITK transform, moving -> fixed");
+  args.option("fixed-mask",
+              "IMAGE",
+              "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
@@ -195,12 +206,15 @@ registerCommand(int argc, char * argv[])
   auto outputPath = [&](const std::string & flag, const std::string & antsName, bool wanted) {
     return args.has(flag) ? args.get(flag) : (!prefix.empty() && wanted ? prefix + antsName : std::string());
   };
-  const std::string fieldPath = outputPath("output-field", "1Warp.nii.gz", true);
+  auto prefixPath = [&](const std::string & antsName) { return prefix.empty() ? std::string() : prefix + antsName; };
+  const std::string fieldPath = args.get("output-field", "");
+  const std::string inversePath = args.get("output-inverse-field", "");
   const std::string warpedPath = outputPath("output-warped", "Warped.nii.gz", true);
-  const std::string inversePath = outputPath("output-inverse-field", "1InverseWarp.nii.gz", true);
   const std::string labelsPath = outputPath("output-warped-labels", "WarpedLabels.nii.gz", args.has("moving-labels"));
   const std::string metricsPath = outputPath("output-metrics", "Metrics.json", args.has("fixed-labels"));
-  if (fieldPath.empty() || warpedPath.empty())
+  const std::string transformPath = outputPath("output-transform", "Composite.h5", true);
+  const std::string inverseTransformPath = outputPath("output-inverse-transform", "InverseComposite.h5", true);
+  if ((fieldPath.empty() && prefix.empty()) || warpedPath.empty())
     throw UsageError("give --output-prefix, or --output-field and --output-warped");
   if (args.has("output-warped-labels") && !args.has("moving-labels"))
     throw UsageError("--output-warped-labels needs --moving-labels");
@@ -208,6 +222,8 @@ registerCommand(int argc, char * argv[])
     throw UsageError("Dice and ASSD need both --fixed-labels and --moving-labels");
   if (args.has("output-metrics") && !args.has("fixed-labels"))
     throw UsageError("--output-metrics needs --fixed-labels and --moving-labels");
+  if (args.has("affine") && args.has("initial-transform"))
+    throw UsageError("give --affine or --initial-transform, not both");
 
   auto model = makeModel(args);
   const auto fixed = readImage(args.get("fixed"), "fixed");
@@ -216,8 +232,30 @@ registerCommand(int argc, char * argv[])
     args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
   const auto fixedLabels =
     args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
+  const auto fixedMask = args.has("fixed-mask")
+                           ? readImageAs<training::MaskImageType>(args.get("fixed-mask"), "fixed mask")
+                           : training::MaskImageType::Pointer();
+  cli::TransformType::Pointer initial;
+  if (args.has("initial-transform"))
+    initial = cli::readTransform(args.get("initial-transform"), "initial transform");
   const auto start = std::chrono::steady_clock::now();
-  const auto filter = registerPair(args, model, fixed, moving, movingLabels, !inversePath.empty());
+  double affineSeconds = 0.0;
+  if (args.has("affine"))
+  {
+    std::cout << "affine pre-alignment (ITK ImageRegistrationMethodv4, Mattes MI)\n";
+    const cli::AffinePreAlignmentResult affine = cli::affinePreAlignment(fixed, moving, std::cout);
+    affineSeconds = affine.seconds;
+    std::cout << "  " << affine.iterations << " iterations in " << std::fixed << std::setprecision(2) << affine.seconds
+              << " s\n";
+    initial = affine.transform.GetPointer();
+  }
+  // With a linear initial transform A the outputs follow ANTs: x -> A(x + w(x)), A in
+  // P0GenericAffine.mat and the deformable part w in P1Warp; the full field (--output-field) is
+  // x + u(x) = A(x + w(x)).
+  const cli::LinearTransformType * linear = cli::asLinearTransform(initial);
+  const bool totalInverseNeeded =
+    !inversePath.empty() || (!linear && (!prefix.empty() || !inverseTransformPath.empty()));
+  const auto filter = registerPair(args, model, fixed, moving, movingLabels, totalInverseNeeded, initial);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
@@ -225,28 +263,75 @@ registerCommand(int argc, char * argv[])
             << ", in " << std::fixed << std::setprecision(2) << seconds << " s (network "
             << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, of which instance optimisation "
             << filter->GetMoEDisplacementFieldSource()->GetInstanceOptimizationSeconds() << " s)\n";
-  cli::AtomicOutputs outputs;
-  std::vector<std::string> written{ fieldPath, warpedPath };
-  outputs.write(filter->GetDisplacementField(), fieldPath);
-  outputs.write(filter->GetWarpedImage(), warpedPath);
-  if (!labelsPath.empty())
-  {
-    outputs.write(filter->GetWarpedLabelImage(), labelsPath);
-    written.push_back(labelsPath);
-  }
-  if (!inversePath.empty())
-  {
+  if (totalInverseNeeded)
     std::cout << "inverse field on the moving grid: residual |u(y + v(y)) + v(y)| mean "
               << filter->GetInverseMeanResidual() << " mm, max " << filter->GetInverseMaximumResidual() << " mm\n";
-    outputs.write(filter->GetInverseDisplacementField(), inversePath);
-    written.push_back(inversePath);
+
+  // The deformable part and its inverse (ANTs' P1Warp / P1InverseWarp) and the composite
+  // transforms, each direction stated in docs/transforms.md.
+  using FieldType = RegistrationFilterType::DisplacementFieldType;
+  FieldType::Pointer deformable = filter->GetDisplacementField();
+  FieldType::Pointer deformableInverse = filter->GetInverseDisplacementField();
+  auto forward = cli::CompositeTransformType::New();
+  auto backward = cli::CompositeTransformType::New();
+  cli::LinearTransformType::Pointer affineOut;
+  if (linear)
+  {
+    affineOut = cli::toAffineTransform(linear);
+    deformable = cli::removeLinearPart(filter->GetDisplacementField(), linear);
+    forward->AddTransform(affineOut); // applied second
+    forward->AddTransform(cli::makeFieldTransform(deformable));
+    if (!prefix.empty() || !inverseTransformPath.empty())
+    {
+      double residual = 0.0;
+      deformableInverse = cli::invertDisplacementField(deformable, residual);
+      std::cout << "inverse of the deformable part on the fixed grid: max residual " << residual << " mm\n";
+      backward->AddTransform(cli::makeFieldTransform(deformableInverse)); // applied second
+      backward->AddTransform(affineOut->GetInverseTransform());
+    }
   }
+  else
+  {
+    forward->AddTransform(cli::makeFieldTransform(filter->GetDisplacementField()));
+    if (totalInverseNeeded)
+      backward->AddTransform(cli::makeFieldTransform(filter->GetInverseDisplacementField()));
+  }
+
+  cli::AtomicOutputs outputs;
+  std::vector<std::string> written;
+  auto writeImage = [&](const auto * image, const std::string & path) {
+    if (path.empty())
+      return;
+    outputs.write(image, path);
+    written.push_back(path);
+  };
+  auto writeTransform = [&](const itk::TransformBaseTemplate<double> * transform, const std::string & path) {
+    if (path.empty())
+      return;
+    outputs.writeTransform(transform, path);
+    written.push_back(path);
+  };
+  writeImage(filter->GetDisplacementField(), fieldPath);
+  writeImage(filter->GetWarpedImage(), warpedPath);
+  if (!labelsPath.empty())
+    writeImage(filter->GetWarpedLabelImage(), labelsPath);
+  if (!inversePath.empty())
+    writeImage(filter->GetInverseDisplacementField(), inversePath);
+  if (!prefix.empty())
+  {
+    if (affineOut)
+      writeTransform(affineOut, prefixPath("0GenericAffine.mat"));
+    writeImage(deformable.GetPointer(), prefixPath("1Warp.nii.gz"));
+    writeImage(deformableInverse.GetPointer(), prefixPath("1InverseWarp.nii.gz"));
+  }
+  writeTransform(forward, transformPath);
+  writeTransform(backward, inverseTransformPath);
   std::string metricsJson;
   if (fixedLabels)
   {
-    const training::PairScore before = training::scoreRegistration(fixedLabels, movingLabels, nullptr);
+    const training::PairScore before = training::scoreRegistration(fixedLabels, movingLabels, nullptr, fixedMask);
     const training::PairScore after =
-      training::scoreRegistration(fixedLabels, movingLabels, filter->GetDisplacementField());
+      training::scoreRegistration(fixedLabels, movingLabels, filter->GetDisplacementField(), fixedMask);
     std::cout << std::setprecision(4) << "Dice " << before.dice << " -> " << after.dice << ", ASSD " << before.assd
               << " -> " << after.assd << " mm, folding (det J <= 0) " << after.folding << " %, " << std::setprecision(2)
               << seconds << " s\n";
@@ -256,6 +341,8 @@ registerCommand(int argc, char * argv[])
                                      { "assd_mm_before", before.assd },
                                      { "assd_mm", after.assd },
                                      { "folding_percent", after.folding },
+                                     { "within_fixed_mask", static_cast<bool>(fixedMask) },
+                                     { "affine_seconds", affineSeconds },
                                      { "seconds", seconds } };
     metricsJson = metrics.dump(2) + "\n";
   }
@@ -393,6 +480,7 @@ scoreCommand(int argc, char * argv[])
   args.option("fixed-labels", "IMAGE", "fixed label map");
   args.option("moving-labels", "IMAGE", "moving label map");
   args.option("field", "FILE", "displacement field (without it: the labels as they lie, the identity)");
+  args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): only voxels inside it are scored");
   args.option("method", "NAME", "first CSV column (default: field)");
   args.option("pair", "ID", "second CSV column (default: empty)");
   args.option("seconds", "S", "registration time to copy into the row (default 0)");
@@ -405,7 +493,10 @@ scoreCommand(int argc, char * argv[])
   training::DisplacementFieldType::Pointer field;
   if (args.has("field"))
     field = readDisplacementField(args.get("field"), "displacement field");
-  const training::PairScore score = training::scoreRegistration(fixedLabels, movingLabels, field);
+  const auto fixedMask = args.has("fixed-mask")
+                           ? readImageAs<training::MaskImageType>(args.get("fixed-mask"), "fixed mask")
+                           : training::MaskImageType::Pointer();
+  const training::PairScore score = training::scoreRegistration(fixedLabels, movingLabels, field, fixedMask);
   if (args.has("header"))
     std::cout << "method,pair,dice,assd_mm,folding_percent,seconds\n";
   std::cout << args.get("method", args.has("field") ? "field" : "identity") << "," << args.get("pair", "") << ","
@@ -500,7 +591,9 @@ renderCommand(int argc, char * argv[])
               "FIELD",
               "a displacement field applied before the network and composed into "
               "the outputs (affine transform files are not read yet)");
-  args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
+  args.option("fixed-mask",
+              "IMAGE",
+              "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("panel", "PIXELS", "panel size (default 160)");
   addModelOptions(args);

@@ -8,6 +8,7 @@
 #include "itkSHMoARegistrationFilter.h"
 #include "itkWarpImageFilter.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -64,20 +65,63 @@ warpLabels(const LabelImageType * movingLabels, const LabelImageType * fixedLabe
   return warp->GetOutput();
 }
 
+namespace {
+// The mask (nearest) on `grid`; an error when none of it lies there.
+MaskImageType::Pointer
+maskOnGrid(const MaskImageType * mask, const itk::ImageBase<3> * grid, const char * what)
+{
+  auto resample = itk::ResampleImageFilter<MaskImageType, MaskImageType>::New();
+  resample->SetInput(mask);
+  resample->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<MaskImageType, double>::New());
+  resample->SetOutputParametersFromImage(grid);
+  resample->Update();
+  MaskImageType::Pointer onGrid = resample->GetOutput();
+  const unsigned char * begin = onGrid->GetBufferPointer();
+  if (std::none_of(begin, begin + onGrid->GetBufferedRegion().GetNumberOfPixels(), [](unsigned char v) { return v; }))
+    throw std::runtime_error(std::string("the fixed mask does not overlap the ") + what);
+  return onGrid;
+}
+
+// A copy of `labels` with 0 wherever the mask (on the same grid) is 0.
+LabelImageType::Pointer
+keepInside(const LabelImageType * labels, const MaskImageType * mask)
+{
+  auto copy = LabelImageType::New();
+  copy->CopyInformation(labels);
+  copy->SetRegions(labels->GetLargestPossibleRegion());
+  copy->Allocate();
+  const size_t count = labels->GetBufferedRegion().GetNumberOfPixels();
+  const auto * in = labels->GetBufferPointer();
+  const unsigned char * inside = mask->GetBufferPointer();
+  auto * out = copy->GetBufferPointer();
+  for (size_t i = 0; i < count; ++i)
+    out[i] = inside[i] ? in[i] : 0;
+  return copy;
+}
+} // namespace
+
 PairScore
 scoreRegistration(const LabelImageType * fixedLabels,
                   const LabelImageType * movingLabels,
-                  const DisplacementFieldType * field)
+                  const DisplacementFieldType * field,
+                  const MaskImageType * fixedMask)
 {
-  const auto warped = warpLabels(movingLabels, fixedLabels, field);
+  LabelImageType::ConstPointer warped = warpLabels(movingLabels, fixedLabels, field).GetPointer();
+  LabelImageType::ConstPointer target = fixedLabels;
+  if (fixedMask)
+  {
+    const auto inside = maskOnGrid(fixedMask, fixedLabels, "fixed labels");
+    warped = keepInside(warped, inside).GetPointer();
+    target = keepInside(fixedLabels, inside).GetPointer();
+  }
   PairScore score;
   auto dice = itk::LabelDiceCoefficientImageFilter<LabelImageType>::New();
   dice->SetSourceImage(warped);
-  dice->SetTargetImage(fixedLabels);
+  dice->SetTargetImage(target);
   dice->Update();
   auto assd = itk::AverageSymmetricSurfaceDistanceImageFilter<LabelImageType>::New();
   assd->SetSourceImage(warped);
-  assd->SetTargetImage(fixedLabels);
+  assd->SetTargetImage(target);
   assd->Update();
   score.dice = dice->GetMeanDiceCoefficient();
   score.assd = assd->GetMeanAverageSymmetricSurfaceDistance();
@@ -85,6 +129,12 @@ scoreRegistration(const LabelImageType * fixedLabels,
   {
     auto jacobian = itk::JacobianDeterminantFoldingImageFilter<DisplacementFieldType>::New();
     jacobian->SetInput(field);
+    MaskImageType::Pointer fieldMask;
+    if (fixedMask)
+    {
+      fieldMask = maskOnGrid(fixedMask, field, "displacement field");
+      jacobian->SetMaskImage(fieldMask);
+    }
     jacobian->Update();
     score.folding = jacobian->GetFoldingPercentage();
   }

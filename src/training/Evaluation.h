@@ -37,12 +37,18 @@ warpLabels(const LabelImageType * movingLabels,
            const LabelImageType * fixedLabels,
            const DisplacementFieldType * field);
 
+using MaskImageType = itk::Image<unsigned char, 3>;
+
 // One pair's Table I numbers: mean Dice and ASSD of the warped against the fixed labels, and the
-// field's folding (0 without a field). `seconds` is left 0 for the caller.
+// field's folding (0 without a field). `seconds` is left 0 for the caller. With a fixed mask
+// (non-zero inside; any grid in the fixed space) only the voxels inside it count: labels outside
+// are taken as background and folding is counted inside; a mask that misses the fixed labels'
+// grid is an error.
 PairScore
 scoreRegistration(const LabelImageType * fixedLabels,
                   const LabelImageType * movingLabels,
-                  const DisplacementFieldType * field);
+                  const DisplacementFieldType * field,
+                  const MaskImageType * fixedMask = nullptr);
 
 // model == nullptr scores the identity (the moving labels resampled onto the fixed grid).
 MethodScores

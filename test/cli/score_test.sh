@@ -29,7 +29,11 @@ write("fixed", cube(0), "MET_SHORT")
 write("moving", cube(3), "MET_SHORT")
 write("field", array.array("f", [6.0, 0.0, 0.0] * n ** 3), "MET_FLOAT", 3)
 write("fractional", array.array("f", [i / 7.0 for i in range(n ** 3)]), "MET_FLOAT")
+# A fixed mask: the voxels with x index >= 9.
+write("mask", array.array("B", [1 if (v % n) >= 9 else 0 for v in range(n ** 3)]), "MET_UCHAR")
 PY
+# A mask far from the labels' grid.
+sed 's/^ElementDataFile/Offset = 500 500 500\nElementDataFile/' "$out/mask.mhd" > "$out/far-mask.mhd"
 
 row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" --field "$out/field.mhd" \
         --method translation --pair p --seconds 1.5)
@@ -40,7 +44,15 @@ row=$("$shmoareg" score --header --fixed-labels "$out/fixed.mhd" --moving-labels
 [ "$(echo "$row" | head -n 1)" = "method,pair,dice,assd_mm,folding_percent,seconds" ] || { echo "FAIL: header: $row"; exit 1; }
 echo "$row" | tail -n 1 | awk -F, '$1 == "identity" && $3 == 0.625 && $4 > 0 { ok = 1 } END { exit !ok }' ||
   { echo "FAIL: identity row: $row"; exit 1; }
+# Within the fixed mask (x index >= 9) the fixed cube keeps 5 of its 8 columns and the moving
+# cube (x index 9..16) all 8, overlapping in 5: Dice 2 * 5 / 13.
+row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" --fixed-mask "$out/mask.mhd")
+echo "$row" | awk -F, '{ d = $3 - 10 / 13; exit !(d < 1e-6 && d > -1e-6) }' || { echo "FAIL: masked Dice: $row"; exit 1; }
 set +e
+message=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" \
+  --fixed-mask "$out/far-mask.mhd" 2>&1)
+code=$?
+[ $code -eq 1 ] && echo "$message" | grep -q "fixed mask does not overlap" || { echo "FAIL: far mask: $code $message"; exit 1; }
 message=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/fractional.mhd" 2>&1)
 code=$?
 set -e

@@ -1,0 +1,224 @@
+#include "TransformFiles.h"
+
+#include "itkAffineTransform.h"
+#include "itkCastImageFilter.h"
+#include "itkHDF5TransformIOFactory.h"
+#include "itkImageFileReader.h"
+#include "itkImageRegionConstIteratorWithIndex.h"
+#include "itkImageRegionIterator.h"
+#include "itkInvertDisplacementFieldImageFilter.h"
+#include "itkMatlabTransformIOFactory.h"
+#include "itkTransformFileReader.h"
+#include "itkTxtTransformIOFactory.h"
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+
+namespace shmoareg::cli {
+namespace {
+using RealFieldType = FieldTransformType::DisplacementFieldType;
+
+std::string
+lowerCase(std::string text)
+{
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+bool
+endsWith(const std::string & text, const std::string & suffix)
+{
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+TransformType::Pointer
+readTransformFile(const std::string & path, const std::string & what)
+{
+  registerTransformIO();
+  auto reader = itk::TransformFileReaderTemplate<double>::New();
+  reader->SetFileName(path);
+  try
+  {
+    reader->Update();
+  }
+  catch (const itk::ExceptionObject & error)
+  {
+    throw std::runtime_error("cannot read the " + what + " '" + path + "': " + error.GetDescription());
+  }
+  const auto * list = reader->GetTransformList();
+  if (list->empty())
+    throw std::runtime_error("the " + what + " '" + path + "' holds no transform");
+  if (list->size() > 1)
+    throw std::runtime_error("the " + what + " '" + path + "' holds " + std::to_string(list->size()) +
+                             " separate transforms; give one (or a composite transform)");
+  const auto & transform = list->front();
+  auto * typed = dynamic_cast<TransformType *>(transform.GetPointer());
+  if (typed == nullptr)
+    throw std::runtime_error("the " + what + " '" + path + "' is a " + transform->GetNameOfClass() + " of " +
+                             std::to_string(transform->GetInputSpaceDimension()) + " -> " +
+                             std::to_string(transform->GetOutputSpaceDimension()) +
+                             " dimensions; a 3D transform (3 -> 3, double) is needed");
+  return typed;
+}
+
+TransformType::Pointer
+readFieldImage(const std::string & path, const std::string & what)
+{
+  itk::ImageIOBase::Pointer io =
+    itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+  if (!io)
+    throw std::runtime_error("cannot read the " + what + " '" + path +
+                             "': neither an ITK transform file (.h5, .mat, .txt, .tfm) nor an image ITK reads");
+  io->SetFileName(path);
+  io->ReadImageInformation();
+  if (io->GetNumberOfDimensions() != 3 || io->GetNumberOfComponents() != 3)
+    throw std::runtime_error("the " + what + " '" + path + "' is not a 3D displacement field (" +
+                             std::to_string(io->GetNumberOfDimensions()) + " dimensions, " +
+                             std::to_string(io->GetNumberOfComponents()) + " components per voxel)");
+  auto transform = FieldTransformType::New();
+  transform->SetDisplacementField(itk::ReadImage<RealFieldType>(path));
+  return transform;
+}
+} // namespace
+
+void
+registerTransformIO()
+{
+  static std::once_flag once;
+  std::call_once(once, [] {
+    itk::HDF5TransformIOFactory::RegisterOneFactory();
+    itk::MatlabTransformIOFactory::RegisterOneFactory();
+    itk::TxtTransformIOFactory::RegisterOneFactory();
+  });
+}
+
+bool
+isTransformFileName(const std::string & path)
+{
+  const std::string name = lowerCase(path);
+  for (const char * extension : { ".h5", ".hdf5", ".mat", ".txt", ".tfm", ".xfm" })
+    if (endsWith(name, extension))
+      return true;
+  return false;
+}
+
+TransformType::Pointer
+readTransform(const std::string & spec, const std::string & what)
+{
+  // ANTs' "[file,1]": the inverse of a linear transform.
+  std::string path = spec;
+  bool invert = false;
+  if (spec.size() > 2 && spec.front() == '[' && spec.back() == ']')
+  {
+    const size_t comma = spec.rfind(',');
+    if (comma == std::string::npos)
+      throw std::runtime_error("the " + what + " '" + spec + "': expected [file,0] or [file,1]");
+    path = spec.substr(1, comma - 1);
+    const std::string flag = spec.substr(comma + 1, spec.size() - comma - 2);
+    if (flag != "0" && flag != "1")
+      throw std::runtime_error("the " + what + " '" + spec + "': the flag after the comma must be 0 or 1");
+    invert = flag == "1";
+  }
+  TransformType::Pointer transform =
+    isTransformFileName(path) ? readTransformFile(path, what) : readFieldImage(path, what);
+  if (!invert)
+    return transform;
+  const LinearTransformType * linear = asLinearTransform(transform);
+  if (linear == nullptr)
+    throw std::runtime_error("the " + what + " '" + path +
+                             "' cannot be inverted here: only linear transforms are (for a field, use the inverse "
+                             "field that register writes)");
+  auto inverse = linear->GetInverseTransform();
+  if (!inverse)
+    throw std::runtime_error("the " + what + " '" + path + "' is not invertible (singular matrix)");
+  return dynamic_cast<TransformType *>(inverse.GetPointer());
+}
+
+CompositeTransformType::Pointer
+readTransformStack(const std::vector<std::string> & paths, const std::string & what)
+{
+  auto composite = CompositeTransformType::New();
+  // CompositeTransform applies the last added first: add the last listed first.
+  for (auto path = paths.rbegin(); path != paths.rend(); ++path)
+    composite->AddTransform(readTransform(*path, what));
+  return composite;
+}
+
+const LinearTransformType *
+asLinearTransform(const TransformType * transform)
+{
+  if (const auto * composite = dynamic_cast<const CompositeTransformType *>(transform))
+    return composite->GetNumberOfTransforms() == 1 ? asLinearTransform(composite->GetNthTransformConstPointer(0))
+                                                   : nullptr;
+  return dynamic_cast<const LinearTransformType *>(transform);
+}
+
+LinearTransformType::Pointer
+toAffineTransform(const LinearTransformType * linear)
+{
+  auto affine = itk::AffineTransform<double, 3>::New();
+  affine->SetCenter(linear->GetCenter());
+  affine->SetMatrix(linear->GetMatrix());
+  affine->SetTranslation(linear->GetTranslation());
+  return affine.GetPointer();
+}
+
+FloatFieldType::Pointer
+removeLinearPart(const FloatFieldType * field, const LinearTransformType * linear)
+{
+  const auto inverse = linear->GetInverseTransform();
+  if (!inverse)
+    throw std::runtime_error("the affine initial transform is not invertible (singular matrix)");
+  auto deformable = FloatFieldType::New();
+  deformable->CopyInformation(field);
+  deformable->SetRegions(field->GetLargestPossibleRegion());
+  deformable->Allocate();
+  itk::ImageRegionConstIteratorWithIndex<FloatFieldType> in(field, field->GetLargestPossibleRegion());
+  itk::ImageRegionIterator<FloatFieldType> out(deformable, deformable->GetLargestPossibleRegion());
+  for (; !in.IsAtEnd(); ++in, ++out)
+  {
+    itk::Point<double, 3> x;
+    field->TransformIndexToPhysicalPoint(in.GetIndex(), x);
+    itk::Point<double, 3> mapped = x;
+    for (unsigned int a = 0; a < 3; ++a)
+      mapped[a] += in.Get()[a];
+    const itk::Point<double, 3> y = inverse->TransformPoint(mapped);
+    FloatFieldType::PixelType w;
+    for (unsigned int a = 0; a < 3; ++a)
+      w[a] = static_cast<float>(y[a] - x[a]);
+    out.Set(w);
+  }
+  return deformable;
+}
+
+FloatFieldType::Pointer
+invertDisplacementField(const FloatFieldType * field, double & maxResidual)
+{
+  auto toReal = itk::CastImageFilter<FloatFieldType, RealFieldType>::New();
+  toReal->SetInput(field);
+  auto invert = itk::InvertDisplacementFieldImageFilter<RealFieldType>::New();
+  invert->SetInput(toReal->GetOutput());
+  invert->SetMaximumNumberOfIterations(50);
+  invert->SetMaxErrorToleranceThreshold(0.01);
+  invert->SetMeanErrorToleranceThreshold(0.001);
+  invert->SetEnforceBoundaryCondition(false);
+  auto toFloat = itk::CastImageFilter<RealFieldType, FloatFieldType>::New();
+  toFloat->SetInput(invert->GetOutput());
+  toFloat->Update();
+  maxResidual = invert->GetMaxErrorNorm();
+  return toFloat->GetOutput();
+}
+
+FieldTransformType::Pointer
+makeFieldTransform(const FloatFieldType * field)
+{
+  auto cast = itk::CastImageFilter<FloatFieldType, RealFieldType>::New();
+  cast->SetInput(field);
+  cast->Update();
+  auto transform = FieldTransformType::New();
+  transform->SetDisplacementField(cast->GetOutput());
+  return transform;
+}
+
+} // namespace shmoareg::cli

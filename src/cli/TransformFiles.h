@@ -1,0 +1,68 @@
+// Reading and writing transforms for the command line: ITK transform files (.h5/.hdf5, .mat,
+// .txt/.tfm: affine, rigid, composite, displacement-field transforms) and displacement-field
+// images (.nii.gz, .nrrd, .mha), all in ITK's physical convention (fixed -> moving points, LPS mm).
+#ifndef shmoareg_TransformFiles_h
+#define shmoareg_TransformFiles_h
+
+#include "itkCompositeTransform.h"
+#include "itkDisplacementFieldTransform.h"
+#include "itkMatrixOffsetTransformBase.h"
+
+#include <string>
+#include <vector>
+
+namespace shmoareg::cli {
+
+using TransformType = itk::Transform<double, 3, 3>;
+using CompositeTransformType = itk::CompositeTransform<double, 3>;
+using FieldTransformType = itk::DisplacementFieldTransform<double, 3>;
+using LinearTransformType = itk::MatrixOffsetTransformBase<double, 3, 3>;
+
+// Registers ITK's transform file formats (HDF5, Matlab, text) once: the module path does not
+// generate ITK's factory registration for executables.
+void
+registerTransformIO();
+
+// True for the names ITK's transform IO reads (.h5, .hdf5, .mat, .txt, .tfm, .xfm).
+bool
+isTransformFileName(const std::string & path);
+
+// One transform: a transform file (a composite one comes back as a CompositeTransform) or a
+// displacement-field image. "[path,1]" (ANTs' syntax) inverts a linear transform. Errors name
+// the file and what is wrong with it (dimension, kind).
+TransformType::Pointer
+readTransform(const std::string & path, const std::string & what);
+
+// antsApplyTransforms' order: for "A,B" a point p of the output grid maps to B(A(p)) (the first
+// listed acts first on points; seen as moving the image, the last listed moves it first). So
+// "P1Warp.nii.gz,P0GenericAffine.mat" maps p to A(p + w(p)), as ANTs' -t P1Warp -t P0GenericAffine.
+CompositeTransformType::Pointer
+readTransformStack(const std::vector<std::string> & paths, const std::string & what);
+
+// The linear part when the transform is one (a matrix-offset transform, or a composite of one);
+// nullptr otherwise.
+const LinearTransformType *
+asLinearTransform(const TransformType * transform);
+
+using FloatFieldType = itk::Image<itk::Vector<float, 3>, 3>;
+
+// The linear transform as an itk::AffineTransform (what ANTs' P0GenericAffine.mat holds).
+LinearTransformType::Pointer
+toAffineTransform(const LinearTransformType * linear);
+
+// For a full field x -> x + u(x) = A(x + w(x)), the deformable part w(x) = A^-1(x + u(x)) - x.
+FloatFieldType::Pointer
+removeLinearPart(const FloatFieldType * field, const LinearTransformType * linear);
+
+// The inverse field on the field's own grid by fixed-point iteration
+// (itk::InvertDisplacementFieldImageFilter); `maxResidual` gets the largest |u(x + v(x)) + v(x)| in mm.
+FloatFieldType::Pointer
+invertDisplacementField(const FloatFieldType * field, double & maxResidual);
+
+// A displacement field in a transform for writing into a transform file.
+FieldTransformType::Pointer
+makeFieldTransform(const FloatFieldType * field);
+
+} // namespace shmoareg::cli
+
+#endif

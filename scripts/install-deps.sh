@@ -17,6 +17,9 @@ packages=(
   libfftw3-dev                       # ITK's demons and SyN peers (bench/peers) link FFTW through ITKFFT
   nlohmann-json3-dev                 # JSON for configurations and manifests
   python3                            # the CLI tests write a small MetaImage with it
+  swig castxml python3-dev python3-numpy dpkg-dev
+                                     # the wrapped ITK tree and the Python wrapping
+                                     # (scripts/build-itk.sh --wrap-python; dpkg-dev: apt-get source)
 )
 
 missing=()

@@ -8,6 +8,8 @@ macro(itk_module _name)
   set(SHMoAReg_ITK_DEPENDS ${_SHMOAREG_MODULE_DEPENDS} ${_SHMOAREG_MODULE_PRIVATE_DEPENDS}
     ${_SHMOAREG_MODULE_COMPILE_DEPENDS})
   set(SHMoAReg_ITK_TEST_DEPENDS ${_SHMOAREG_MODULE_TEST_DEPENDS})
+  # The name ITK's module macros give the private list (src/cli links it).
+  set(ITK_MODULE_SHMoAReg_PRIVATE_DEPENDS ${_SHMOAREG_MODULE_PRIVATE_DEPENDS})
 endmacro()
 include(${CMAKE_CURRENT_SOURCE_DIR}/itk-module.cmake)
 

@@ -111,11 +111,11 @@ FieldType = itk.Image[itk.Vector[itk.F, 3], 3]
 folded = np.zeros((10, 10, 10, 3), np.float32)
 folded[..., 0] = -2.0 * np.arange(10, dtype=np.float32)[None, None, :]
 folding = itk.JacobianDeterminantFoldingImageFilter[FieldType, itk.Image[itk.F, 3], itk.Image[itk.UC, 3]].New(
-    Input=itk.image_from_array(folded, is_vector=True))
+    Input=itk.image_from_array(folded, ttype=(FieldType,)))
 folding.Update()
 check(folding.GetFoldingPercentage() == 100.0, f"det J = -1 folds everywhere ({folding.GetFoldingPercentage()} %)")
 check(np.allclose(itk.array_view_from_image(folding.GetOutput()), -1.0), "the determinant image is -1")
-folding.SetInput(itk.image_from_array(np.full((10, 10, 10, 3), 1.5, np.float32), is_vector=True))
+folding.SetInput(itk.image_from_array(np.full((10, 10, 10, 3), 1.5, np.float32), ttype=(FieldType,)))
 folding.Update()
 check(folding.GetFoldingPercentage() == 0.0, "a translation does not fold")
 

@@ -98,6 +98,16 @@ public:
   GateProbabilityImageType *
   GetGateProbabilities();
 
+  /** With ComputeInverseDisplacementField on and a diffeomorphic model (SHMoARegModel::
+   * IsDiffeomorphic), output 5 holds the exact inverse of output 0 on the network grid (mm): the
+   * negated velocities integrated and composed in reverse order, instance optimisation included.
+   * GetInverseDisplacementField is null otherwise. */
+  itkSetMacro(ComputeInverseDisplacementField, bool);
+  itkGetConstMacro(ComputeInverseDisplacementField, bool);
+  itkBooleanMacro(ComputeInverseDisplacementField);
+  DisplacementFieldType *
+  GetInverseDisplacementField();
+
   /** Instance optimisation after the network (SHMoARegModel::InstanceOptimizationSettings):
    * iterations of Adam on this pair's field, 0 (default) for the network's prediction alone. */
   itkSetMacro(NumberOfInstanceOptimizationIterations, unsigned int);
@@ -136,6 +146,8 @@ protected:
 private:
   typename ModelType::Pointer m_Model;
   bool m_ComputeGateProbabilities{ false };
+  bool m_ComputeInverseDisplacementField{ false };
+  bool m_HasInverseDisplacementField{ false };
   double m_NetworkSeconds{ 0.0 };
   double m_InstanceOptimizationSeconds{ 0.0 };
   unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };

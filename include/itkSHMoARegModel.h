@@ -71,6 +71,9 @@ public:
   struct Prediction
   {
     VoxelDisplacementFieldType::Pointer VoxelDisplacement;
+    /** With computeInverse and a diffeomorphic model: the exact inverse (voxels), integrated from
+     * the negated velocities and composed in reverse order; null otherwise. */
+    VoxelDisplacementFieldType::Pointer InverseVoxelDisplacement;
     /** Full-resolution SHMoE choices for the i, j and k directions; empty without SHMoE. */
     std::vector<ExpertMapType::Pointer> ExpertMaps;
     /** Full-resolution SHMoE gate softmax, when asked for; null otherwise. */
@@ -155,7 +158,11 @@ public:
           bool gateProbabilities,
           const InstanceOptimizationSettings & refinement,
           const NetworkImageType * fixedMask = nullptr,
-          const NetworkImageType * movingMask = nullptr) const;
+          const NetworkImageType * movingMask = nullptr,
+          bool computeInverse = false) const;
+  /** True for the diffeomorphic variant, whose inverse Predict can compute exactly. */
+  bool
+  IsDiffeomorphic() const;
 
 protected:
   SHMoARegModel();

@@ -159,10 +159,14 @@ public:
   GetWarpedImage();
   LabelImageType *
   GetWarpedLabelImage();
-  /** Output 3, with ComputeInverseDisplacementField on: the inverse field on the moving
-   * image's grid (a moving point y maps to y + v(y) in the fixed image), by fixed-point
-   * iteration (itk::InvertDisplacementFieldImageFilter) of the forward field sampled there;
-   * outside the fixed image's extent the forward field is taken as zero. */
+  /** Output 3, with ComputeInverseDisplacementField on: the inverse field on the moving image's
+   * grid (a moving point y maps to y + v(y) in the fixed image). For a diffeomorphic model it is
+   * exact: the network's negated velocities integrated (MoEDisplacementFieldSource output 5),
+   * composed with the initial transform's inverse when one was given (an initial transform
+   * without an inverse, e.g. a displacement field, falls back to the next way). Otherwise by
+   * fixed-point iteration (itk::InvertDisplacementFieldImageFilter) of the forward field sampled
+   * there; outside the fixed image's extent the forward field is taken as zero.
+   * GetInverseIsExact() says which way the last update took. */
   DisplacementFieldType *
   GetInverseDisplacementField();
 
@@ -178,6 +182,12 @@ public:
   /** |u(y + v(y)) + v(y)| after the inversion, in mm, over the moving grid (last update). */
   itkGetConstMacro(InverseMaximumResidual, double);
   itkGetConstMacro(InverseMeanResidual, double);
+  itkGetConstMacro(InverseIsExact, bool);
+  /** Use the diffeomorphic model's exact inverse when there is one (default on); off: always
+   * the fixed-point iteration. */
+  itkSetMacro(UseExactInverse, bool);
+  itkGetConstMacro(UseExactInverse, bool);
+  itkBooleanMacro(UseExactInverse);
 
   /** The inner network stage of the last update (expert maps on the network grid). */
   NetworkSourceType *
@@ -222,7 +232,14 @@ private:
   SHMoARegNetworkGrid::ImageType::Pointer
   MaskOnNetworkGrid(const MaskImageType * mask, const ImageBase<ImageDimension> * grid, const char * which) const;
   void
-  InvertOnMovingGrid(const DisplacementFieldType * field, const MovingImageType * moving);
+  InvertOnMovingGrid(const DisplacementFieldType * field,
+                     const MovingImageType * moving,
+                     const InitialTransformType * initial);
+  // The diffeomorphic model's exact inverse onto the moving grid; false when it cannot be used.
+  bool
+  ExactInverseOnMovingGrid(const DisplacementFieldType * field,
+                           const MovingImageType * moving,
+                           const InitialTransformType * initial);
   GridSizeType
   ResolveNetworkGridSize(const ModelType * model) const;
   void
@@ -245,6 +262,8 @@ private:
   double m_InverseTolerance{ 0.01 };
   double m_InverseMaximumResidual{ 0.0 };
   double m_InverseMeanResidual{ 0.0 };
+  bool m_InverseIsExact{ false };
+  bool m_UseExactInverse{ true };
   unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
   double m_InstanceOptimizationLearningRate{ ModelType::InstanceOptimizationSettings().LearningRate };
   double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };

@@ -310,6 +310,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
   m_NetworkSource->SetInstanceOptimizationSmoothnessWeight(m_InstanceOptimizationSmoothnessWeight);
   m_NetworkSource->SetInstanceOptimizationFoldingWeight(m_InstanceOptimizationFoldingWeight);
+  m_NetworkSource->SetComputeInverseDisplacementField(m_ComputeInverseDisplacementField && m_UseExactInverse &&
+                                                      model->IsDiffeomorphic());
   const unsigned long networkObserver = this->ForwardProgress(m_NetworkSource, 0.1f, 0.8f);
   m_NetworkSource->Update();
   m_NetworkSource->RemoveObserver(networkObserver); // the source outlives this update
@@ -381,7 +383,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   if (m_ComputeInverseDisplacementField)
   {
     this->CheckAbort();
-    this->InvertOnMovingGrid(field, moving);
+    this->InvertOnMovingGrid(field, moving, initial);
   }
   else
   {
@@ -449,8 +451,14 @@ template <typename TFixedImage, typename TMovingImage, typename TDisplacementFie
 void
 SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::InvertOnMovingGrid(
   const DisplacementFieldType * field,
-  const MovingImageType * moving)
+  const MovingImageType * moving,
+  const InitialTransformType * initial)
 {
+  m_InverseIsExact = this->ExactInverseOnMovingGrid(field, moving, initial);
+  if (m_InverseIsExact)
+  {
+    return;
+  }
   // The forward field sampled on the moving grid (zero outside the fixed extent), then inverted
   // there: v(y) = -u(y + v(y)) by fixed-point iteration.
   using RealFieldType = Image<Vector<double, ImageDimension>, ImageDimension>;
@@ -473,6 +481,92 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   m_InverseMaximumResidual = invert->GetMaxErrorNorm();
   m_InverseMeanResidual = invert->GetMeanErrorNorm();
   this->GetInverseDisplacementField()->Graft(toOutput->GetOutput());
+}
+
+template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
+bool
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ExactInverseOnMovingGrid(
+  const DisplacementFieldType * field,
+  const MovingImageType * moving,
+  const InitialTransformType * initial)
+{
+  const NetworkFieldType * networkInverse = m_NetworkSource->GetInverseDisplacementField();
+  if (networkInverse == nullptr)
+  {
+    return false;
+  }
+  typename InitialTransformType::InverseTransformBasePointer initialInverse;
+  if (initial)
+  {
+    initialInverse = initial->GetInverseTransform();
+    if (!initialInverse)
+    {
+      return false; // e.g. a displacement field without its inverse
+    }
+  }
+  // y -> z = t0^-1(y) -> z + w(z), w the network's inverse (mm on the network grid; outside it
+  // the nearest border value, as the network's own warps extend fields).
+  auto inverseAt = VectorLinearInterpolateImageFunction<NetworkFieldType, double>::New();
+  inverseAt->SetInputImage(networkInverse);
+  auto forwardAt = VectorLinearInterpolateImageFunction<DisplacementFieldType, double>::New();
+  forwardAt->SetInputImage(field);
+  const auto networkRegion = networkInverse->GetLargestPossibleRegion();
+  DisplacementFieldType * inverse = this->GetInverseDisplacementField();
+  inverse->SetBufferedRegion(inverse->GetLargestPossibleRegion());
+  inverse->Allocate();
+  double largest = 0.0, sum = 0.0;
+  SizeValueType counted = 0;
+  ImageRegionIteratorWithIndex<DisplacementFieldType> it(inverse, inverse->GetBufferedRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    typename InitialTransformType::InputPointType y;
+    moving->TransformIndexToPhysicalPoint(it.GetIndex(), y);
+    const auto z = initialInverse ? initialInverse->TransformPoint(y) : y;
+    ContinuousIndex<double, ImageDimension> inNetwork;
+    networkInverse->TransformPhysicalPointToContinuousIndex(z, inNetwork);
+    for (unsigned int a = 0; a < ImageDimension; ++a)
+    {
+      const double first = static_cast<double>(networkRegion.GetIndex(a));
+      const double last = first + static_cast<double>(networkRegion.GetSize(a)) - 1.0;
+      inNetwork[a] = std::min(std::max(inNetwork[a], first), last);
+    }
+    const auto w = inverseAt->EvaluateAtContinuousIndex(inNetwork);
+    typename DisplacementFieldType::PixelType v;
+    typename InitialTransformType::InputPointType mapped;
+    for (unsigned int a = 0; a < ImageDimension; ++a)
+    {
+      mapped[a] = z[a] + w[a];
+      v[a] = static_cast<typename DisplacementFieldType::PixelType::ValueType>(mapped[a] - y[a]);
+    }
+    it.Set(v);
+    // The residual |u(y + v(y)) + v(y)| where y + v(y) lies between the fixed grid's voxel
+    // centres (outside them linear interpolation extends u as a constant).
+    ContinuousIndex<double, ImageDimension> inFixed;
+    field->TransformPhysicalPointToContinuousIndex(mapped, inFixed);
+    bool between = true;
+    for (unsigned int a = 0; a < ImageDimension; ++a)
+    {
+      const double first = static_cast<double>(field->GetLargestPossibleRegion().GetIndex(a));
+      between = between && inFixed[a] >= first &&
+                inFixed[a] <= first + static_cast<double>(field->GetLargestPossibleRegion().GetSize(a)) - 1.0;
+    }
+    if (between)
+    {
+      const auto u = forwardAt->EvaluateAtContinuousIndex(inFixed);
+      double squared = 0.0;
+      for (unsigned int a = 0; a < ImageDimension; ++a)
+      {
+        squared += (u[a] + v[a]) * (u[a] + v[a]);
+      }
+      const double residual = std::sqrt(squared);
+      largest = std::max(largest, residual);
+      sum += residual;
+      ++counted;
+    }
+  }
+  m_InverseMaximumResidual = largest;
+  m_InverseMeanResidual = counted > 0 ? sum / static_cast<double>(counted) : 0.0;
+  return true;
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
@@ -506,6 +600,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "InverseTolerance: " << m_InverseTolerance << std::endl;
   os << indent << "InverseMaximumResidual: " << m_InverseMaximumResidual << std::endl;
   os << indent << "InverseMeanResidual: " << m_InverseMeanResidual << std::endl;
+  os << indent << "InverseIsExact: " << m_InverseIsExact << std::endl;
+  os << indent << "UseExactInverse: " << m_UseExactInverse << std::endl;
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;

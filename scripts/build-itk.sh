@@ -67,8 +67,15 @@ s = s.replace(anchor, anchor + "\n        # shmoareg: 3506 - the progress helper
               "            return\n", 1)
 open(p, "w").write(s)
 PY
+  # SWIG >= 4.1 no longer emits the flat ios_base_sync_with_stdio / ios_base_xalloc names that
+  # ITK 5.2's ITKPyBase configuration lists, so every `import itk` printed two warnings.
+  # (Each edit only when needed: a rewritten file would make ITK regenerate and relink.)
+  local pybase=$src/Wrapping/Generators/Python/PyBase/CMakeLists.txt
+  ! grep -q 'ADD_PYTHON_CONFIG_TEMPLATE("ios_base_\(sync_with_stdio\|xalloc\)"' "$pybase" ||
+    sed -i '/ADD_PYTHON_CONFIG_TEMPLATE("ios_base_\(sync_with_stdio\|xalloc\)"/d' "$pybase"
   # ITK 5.2.1's Python support uses np.bool, which numpy 1.24 (Debian 12) removed.
-  sed -i 's/\bnp\.bool)/np.bool_)/' "$src/Wrapping/Generators/Python/itk/support/types.py"
+  local types=$src/Wrapping/Generators/Python/itk/support/types.py
+  ! grep -q '\bnp\.bool)' "$types" || sed -i 's/\bnp\.bool)/np.bool_)/' "$types"
   # Wrap only the ITK modules Python users of this module need (the rest are built for C++
   # but not wrapped): SHMOAREG_WRAPPED_ITK_MODULES lists them. Unset, ITK wraps every module.
   local mods=$src/Wrapping/Modules/CMakeLists.txt
@@ -88,13 +95,20 @@ if [ "$wrap" = ON ]; then
     "-DSHMOAREG_WRAPPED_ITK_MODULES=ITKCommon;ITKIOImageBase;ITKIONIFTI;ITKIOMeta;ITKIONRRD;ITKBridgeNumPy")
 fi
 
-# Configured every time (cheap when nothing changed) so a module added to itk-module.cmake
-# is switched on in a cached tree too.
+# Configured again whenever the module list, the flags or this script change, so a module added
+# to itk-module.cmake is switched on in a cached tree too; otherwise a complete tree is reused
+# as it is (an ITK reconfigure regenerates itkBuildInformation and relinks every library).
 # Debian's LibTorch loads OpenCV, which loads Debian's GDCM: an ITK tree with its own GDCM
 # would put two copies of the gdcm:: symbols in one process (a double free at exit). Use the
 # system GDCM, as Debian's ITK does.
 dpkg-query -W -f='${Status}' libgdcm-dev 2>/dev/null | grep -q "install ok installed" ||
   { SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y --no-install-recommends libgdcm-dev; }
+key=$(printf '%s\n' "${module_flags[@]}" "${wrap_flags[@]}" | cat - "$0" | sha256sum | cut -d' ' -f1)
+if [ -f "$build/.shmoareg-complete" ] && [ "$(cat "$build/.shmoareg-config" 2>/dev/null)" = "$key" ]; then
+  echo "ITK tree up to date (cached): $build"
+  echo "ITK_DIR=$build"
+  exit 0
+fi
 if true; then
   cmake -S "$src" -B "$build" -G Ninja \
     -DITK_USE_SYSTEM_GDCM=ON -DITK_USE_SYSTEM_HDF5=ON \
@@ -107,5 +121,6 @@ fi
 # interrupted build leaves none.
 rm -f "$build/.shmoareg-complete"
 cmake --build "$build" -j "$jobs"
+echo "$key" > "$build/.shmoareg-config"
 touch "$build/.shmoareg-complete"
 echo "ITK_DIR=$build"

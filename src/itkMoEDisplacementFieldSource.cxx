@@ -26,6 +26,7 @@ namespace itk {
 namespace {
 constexpr unsigned int kFirstExpertMapOutput = 1;
 constexpr unsigned int kGateProbabilityOutput = 4;
+constexpr unsigned int kInverseFieldOutput = 5;
 
 void
 checkNetworkInput(const SHMoARegNetworkGrid::ImageType * image, const char * name)
@@ -52,8 +53,8 @@ MoEDisplacementFieldSource::MoEDisplacementFieldSource()
   this->AddRequiredInputName("MovingImage", 1);
   this->AddOptionalInputName("FixedMask", 2);
   this->AddOptionalInputName("MovingMask", 3);
-  this->SetNumberOfRequiredOutputs(kGateProbabilityOutput + 1);
-  for (unsigned int i = 1; i <= kGateProbabilityOutput; ++i)
+  this->SetNumberOfRequiredOutputs(kInverseFieldOutput + 1);
+  for (unsigned int i = 1; i <= kInverseFieldOutput; ++i)
   {
     this->SetNthOutput(i, this->MakeOutput(i));
   }
@@ -70,7 +71,7 @@ MoEDisplacementFieldSource::MakeOutput(DataObjectPointerArraySizeType index)
   {
     return GateProbabilityImageType::New().GetPointer();
   }
-  return Superclass::MakeOutput(index);
+  return Superclass::MakeOutput(index); // the field, and its inverse (output 5)
 }
 
 MoEDisplacementFieldSource::ExpertMapType *
@@ -91,12 +92,18 @@ MoEDisplacementFieldSource::GetGateProbabilities()
            : nullptr;
 }
 
+MoEDisplacementFieldSource::DisplacementFieldType *
+MoEDisplacementFieldSource::GetInverseDisplacementField()
+{
+  return m_HasInverseDisplacementField ? this->GetOutput(kInverseFieldOutput) : nullptr;
+}
+
 void
 MoEDisplacementFieldSource::GenerateOutputInformation()
 {
   Superclass::GenerateOutputInformation(); // field geometry from the fixed image
   const NetworkImageType * fixed = this->GetFixedImage();
-  for (unsigned int i = 1; i <= kGateProbabilityOutput; ++i)
+  for (unsigned int i = 1; i <= kInverseFieldOutput; ++i)
   {
     auto * output = dynamic_cast<ImageBase<3> *>(this->ProcessObject::GetOutput(i));
     output->CopyInformation(fixed);
@@ -160,8 +167,13 @@ MoEDisplacementFieldSource::GenerateData()
   refinement.LearningRate = m_InstanceOptimizationLearningRate;
   refinement.SmoothnessWeight = m_InstanceOptimizationSmoothnessWeight;
   refinement.FoldingWeight = m_InstanceOptimizationFoldingWeight;
-  const SHMoARegModel::Prediction prediction = m_Model->Predict(
-    fixed, moving, m_ComputeGateProbabilities, refinement, this->GetFixedMask(), this->GetMovingMask());
+  const SHMoARegModel::Prediction prediction = m_Model->Predict(fixed,
+                                                                moving,
+                                                                m_ComputeGateProbabilities,
+                                                                refinement,
+                                                                this->GetFixedMask(),
+                                                                this->GetMovingMask(),
+                                                                m_ComputeInverseDisplacementField);
   m_NetworkSeconds = prediction.Seconds;
   m_InstanceOptimizationSeconds = prediction.RefinementSeconds;
 
@@ -179,6 +191,17 @@ MoEDisplacementFieldSource::GenerateData()
       map->SetBufferedRegion(map->GetLargestPossibleRegion());
       map->Allocate(true);
     }
+  }
+  DisplacementFieldType * inverse = this->GetOutput(kInverseFieldOutput);
+  m_HasInverseDisplacementField = static_cast<bool>(prediction.InverseVoxelDisplacement);
+  if (m_HasInverseDisplacementField)
+  {
+    inverse->Graft(SHMoARegNetworkGrid::VoxelToPhysical(prediction.InverseVoxelDisplacement));
+  }
+  else
+  {
+    inverse->SetBufferedRegion(DisplacementFieldType::RegionType()); // not asked for, or not exact
+    inverse->Allocate();
   }
   auto * probabilities =
     dynamic_cast<GateProbabilityImageType *>(this->ProcessObject::GetOutput(kGateProbabilityOutput));
@@ -200,6 +223,7 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
   Superclass::PrintSelf(os, indent);
   os << indent << "Model: " << (m_Model ? m_Model->GetPresetName() : std::string("(none)")) << std::endl;
   os << indent << "ComputeGateProbabilities: " << m_ComputeGateProbabilities << std::endl;
+  os << indent << "ComputeInverseDisplacementField: " << m_ComputeInverseDisplacementField << std::endl;
   os << indent << "NetworkSeconds: " << m_NetworkSeconds << std::endl;
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;

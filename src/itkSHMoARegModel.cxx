@@ -191,6 +191,12 @@ SHMoARegModel::HasExpertMaps() const
   return this->IsLoaded() && m_Implementation->network->config().spatialHeterogeneousMoE;
 }
 
+bool
+SHMoARegModel::IsDiffeomorphic() const
+{
+  return this->IsLoaded() && m_Implementation->network->config().diffeomorphic;
+}
+
 unsigned int
 SHMoARegModel::GetNumberOfExperts() const
 {
@@ -248,7 +254,8 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                        bool gateProbabilities,
                        const InstanceOptimizationSettings & refinement,
                        const NetworkImageType * fixedMask,
-                       const NetworkImageType * movingMask) const
+                       const NetworkImageType * movingMask,
+                       bool computeInverse) const
 {
   if (!this->IsLoaded())
   {
@@ -275,8 +282,9 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
     torch::NoGradGuard noGrad;
     const torch::Tensor f = shmoareg::imageToTensor(fixed, m_Implementation->device);
     const torch::Tensor m = shmoareg::imageToTensor(moving, m_Implementation->device);
-    const shmoareg::RegistrationOutput output = m_Implementation->network->forward(m, f);
+    const shmoareg::RegistrationOutput output = m_Implementation->network->forward(m, f, computeInverse);
     torch::Tensor displacement = output.displacement;
+    torch::Tensor inverse = output.inverseDisplacement;
     if (refinement.Iterations > 0)
     {
       for (const NetworkImageType * mask : { fixedMask, movingMask })
@@ -299,11 +307,15 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                     : torch::Tensor();
       };
       displacement = shmoareg::refineDisplacement(
-        m, f, displacement, options, maskTensor(fixedMask), nullptr, maskTensor(movingMask));
+        m, f, displacement, options, maskTensor(fixedMask), nullptr, maskTensor(movingMask), &inverse);
       prediction.RefinementSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
     }
     prediction.VoxelDisplacement = shmoareg::tensorToVoxelDisplacement(displacement, fixed);
+    if (inverse.defined())
+    {
+      prediction.InverseVoxelDisplacement = shmoareg::tensorToVoxelDisplacement(inverse, fixed);
+    }
     if (!output.routing.empty())
     {
       prediction.ExpertMaps = shmoareg::tensorToExpertMaps(output.routing.back().expertIds, fixed);

@@ -246,7 +246,56 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     ITK_TEST_EXPECT_TRUE(checked > 1000);
     ITK_TEST_EXPECT_TRUE(worstInverse < 1e-3);
   }
+  ITK_TEST_EXPECT_TRUE(!filter->GetInverseIsExact()); // not a diffeomorphic model
   filter->ComputeInverseDisplacementFieldOff();
+
+  // --- The diffeomorphic variant's exact inverse: a constant velocity t integrates to the
+  // translation t and its negation to -t, so the inverse is -t everywhere on the moving grid (no
+  // fixed-point iteration, no border effect); with an affine initial transform A (x -> A(x + t))
+  // it is y -> A^-1(y) - t.
+  {
+    const std::string diffeomorphicModel = folder + "/translation-diffeomorphic.pt";
+    shmoareg_test::writeConstantDisplacementModel(diffeomorphicModel, voxels, "{\"test\": \"velocity\"}", true);
+    auto exact = FilterType::New();
+    exact->SetFixedImage(fixed);
+    exact->SetMovingImage(moving);
+    exact->SetModelFileName(diffeomorphicModel);
+    exact->SetDevice("cpu");
+    exact->SetNetworkGridSize(grid);
+    exact->ComputeInverseDisplacementFieldOn();
+    auto affine = itk::AffineTransform<double, 3>::New();
+    affine->Rotate3D(itk::Vector<double, 3>{ std::array<double, 3>{ 1.0, 0.0, 0.0 }.data() }, 0.1);
+    affine->Scale(0.95);
+    affine->Translate(itk::Vector<double, 3>{ std::array<double, 3>{ -2.0, 1.0, 0.5 }.data() });
+    for (const bool withAffine : { false, true })
+    {
+      exact->SetInitialTransform(withAffine ? affine.GetPointer() : nullptr);
+      ITK_TRY_EXPECT_NO_EXCEPTION(exact->Update());
+      ITK_TEST_EXPECT_TRUE(exact->GetInverseIsExact());
+      const auto affineInverse = affine->GetInverseTransform();
+      double worst = 0.0;
+      const FieldType * inverse = exact->GetInverseDisplacementField();
+      itk::ImageRegionConstIteratorWithIndex<FieldType> v(inverse, inverse->GetLargestPossibleRegion());
+      for (; !v.IsAtEnd(); ++v)
+      {
+        itk::Point<double, 3> y;
+        inverse->TransformIndexToPhysicalPoint(v.GetIndex(), y);
+        const itk::Point<double, 3> expected = (withAffine ? affineInverse->TransformPoint(y) : y) - translation;
+        for (unsigned int a = 0; a < 3; ++a)
+          worst = std::max(worst, std::abs(y[a] + v.Get()[a] - expected[a]));
+      }
+      std::cout << "exact inverse" << (withAffine ? " with an affine initial transform" : "") << ": largest deviation "
+                << worst << " mm; residual mean " << exact->GetInverseMeanResidual() << ", max "
+                << exact->GetInverseMaximumResidual() << std::endl;
+      ITK_TEST_EXPECT_TRUE(worst < 1e-3);
+      ITK_TEST_EXPECT_TRUE(exact->GetInverseMaximumResidual() < 1e-3);
+    }
+    // Asked for the fixed-point iteration instead, it takes it.
+    exact->SetInitialTransform(nullptr);
+    exact->UseExactInverseOff();
+    ITK_TRY_EXPECT_NO_EXCEPTION(exact->Update());
+    ITK_TEST_EXPECT_TRUE(!exact->GetInverseIsExact());
+  }
 
   // WarpImageFilter applying the filter's field gives the filter's warped image.
   using WarpType = itk::WarpImageFilter<MovingImageType, MovingImageType, FieldType>;

@@ -121,6 +121,7 @@ registerPair(const ArgumentParser & args,
 {
   auto filter = RegistrationFilterType::New();
   filter->SetComputeInverseDisplacementField(inverse);
+  filter->SetUseExactInverse(!args.has("fixed-point-inverse"));
   filter->SetModel(model);
   filter->SetDevice(args.get("device", "auto"));
   filter->SetFixedImage(fixed);
@@ -193,6 +194,8 @@ registerCommand(int argc, char * argv[])
             "that are not pre-aligned");
   args.option("output-transform", "FILE.h5", "composite ITK transform, fixed -> moving (initial/affine + field)");
   args.option("output-inverse-transform", "FILE.h5", "composite ITK transform, moving -> fixed");
+  args.flag("fixed-point-inverse",
+            "invert by fixed-point iteration even for a diffeomorphic model (default: its exact inverse)");
   args.option("fixed-mask",
               "IMAGE",
               "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
@@ -264,8 +267,11 @@ registerCommand(int argc, char * argv[])
             << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, of which instance optimisation "
             << filter->GetMoEDisplacementFieldSource()->GetInstanceOptimizationSeconds() << " s)\n";
   if (totalInverseNeeded)
-    std::cout << "inverse field on the moving grid: residual |u(y + v(y)) + v(y)| mean "
-              << filter->GetInverseMeanResidual() << " mm, max " << filter->GetInverseMaximumResidual() << " mm\n";
+    std::cout << "inverse field on the moving grid ("
+              << (filter->GetInverseIsExact() ? "exact: the diffeomorphic model's negated velocities"
+                                              : "fixed-point iteration")
+              << "): residual |u(y + v(y)) + v(y)| mean " << filter->GetInverseMeanResidual() << " mm, max "
+              << filter->GetInverseMaximumResidual() << " mm\n";
 
   // The deformable part and its inverse (ANTs' P1Warp / P1InverseWarp) and the composite
   // transforms, each direction stated in docs/transforms.md.

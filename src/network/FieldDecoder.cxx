@@ -19,7 +19,7 @@ FieldHeadImpl::FieldHeadImpl(int64_t inChannels,
 }
 
 torch::Tensor
-FieldHeadImpl::forward(const torch::Tensor & x, std::vector<ExpertRouting> & routing)
+FieldHeadImpl::forward(const torch::Tensor & x, std::vector<ExpertRouting> & routing, torch::Tensor * inverse)
 {
   torch::Tensor field;
   if (m_MoE)
@@ -31,7 +31,11 @@ FieldHeadImpl::forward(const torch::Tensor & x, std::vector<ExpertRouting> & rou
   {
     field = m_Head->forward(x);
   }
-  return m_Diffeomorphic ? integrateVelocity(field, m_IntegrationSteps) : field;
+  if (!m_Diffeomorphic)
+    return field;
+  if (inverse)
+    *inverse = integrateVelocity(-field, m_IntegrationSteps);
+  return integrateVelocity(field, m_IntegrationSteps);
 }
 
 } // namespace shmoareg

@@ -20,7 +20,7 @@ struct StageFeatures
 
 // Predicts one field from decoder features: a plain registration head or an SHMoE layer;
 // in the diffeomorphic variant the prediction is a velocity, integrated by scaling and
-// squaring into a displacement.
+// squaring into a displacement, and `inverse` (when given) receives exp(-v), its inverse.
 class FieldHeadImpl : public torch::nn::Module
 {
 public:
@@ -30,7 +30,7 @@ public:
                 bool diffeomorphic,
                 int integrationSteps);
   torch::Tensor
-  forward(const torch::Tensor & x, std::vector<ExpertRouting> & routing);
+  forward(const torch::Tensor & x, std::vector<ExpertRouting> & routing, torch::Tensor * inverse = nullptr);
 
 private:
   RegistrationHead m_Head{ nullptr };
@@ -44,9 +44,10 @@ class FieldDecoder : public torch::nn::Module
 {
 public:
   // Returns the displacement [B, 3, D, H, W] in voxels at full resolution; appends one
-  // ExpertRouting per SHMoE layer run.
+  // ExpertRouting per SHMoE layer run. In the diffeomorphic variant `inverse` (when given)
+  // receives the inverse displacement from the negated velocities; otherwise it is left undefined.
   virtual torch::Tensor
-  decode(const StageFeatures & features, std::vector<ExpertRouting> & routing) = 0;
+  decode(const StageFeatures & features, std::vector<ExpertRouting> & routing, torch::Tensor * inverse = nullptr) = 0;
 };
 
 } // namespace shmoareg

@@ -51,7 +51,8 @@ refineDisplacement(const torch::Tensor & moving,
                    const InstanceOptimizationOptions & options,
                    const torch::Tensor & fixedMask,
                    std::vector<double> * lossHistory,
-                   const torch::Tensor & movingMask)
+                   const torch::Tensor & movingMask,
+                   torch::Tensor * inverse)
 {
   if (options.iterations < 0 || !(options.learningRate > 0.0))
     throw std::invalid_argument("instance optimisation needs iterations >= 0 and a positive learning rate");
@@ -95,6 +96,10 @@ refineDisplacement(const torch::Tensor & moving,
       lossHistory->push_back(loss.item<double>());
   }
   torch::NoGradGuard noGrad;
+  if (inverse && inverse->defined())
+    *inverse = options.diffeomorphic
+                 ? composeDisplacements(integrateVelocity(-correction.detach(), options.integrationSteps), *inverse)
+                 : torch::Tensor();
   return field().detach();
 }
 

@@ -32,7 +32,9 @@ jacobianDeterminant(const torch::Tensor & displacement);
 // moving, fixed: [1, 1, D, H, W] in [0, 1]; initial: [1, 3, D, H, W] voxels. The masks (optional,
 // [1, 1, D, H, W], 0 / 1) restrict the similarity to the fixed mask and to where the moving mask,
 // warped by the current field, lies. Returns the refined displacement (no gradient history);
-// `lossHistory`, when given, receives each iteration's loss.
+// `lossHistory`, when given, receives each iteration's loss. `inverse`, when given, holds the
+// initial field's inverse on entry (the diffeomorphic variant's) and the refined field's on
+// return: exp(-c) of the correction composed before it (undefined for the other variants).
 torch::Tensor
 refineDisplacement(const torch::Tensor & moving,
                    const torch::Tensor & fixed,
@@ -40,7 +42,8 @@ refineDisplacement(const torch::Tensor & moving,
                    const InstanceOptimizationOptions & options,
                    const torch::Tensor & fixedMask = {},
                    std::vector<double> * lossHistory = nullptr,
-                   const torch::Tensor & movingMask = {});
+                   const torch::Tensor & movingMask = {},
+                   torch::Tensor * inverse = nullptr);
 
 } // namespace shmoareg
 

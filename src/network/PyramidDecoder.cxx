@@ -20,9 +20,10 @@ PyramidDecoder::PyramidDecoder(const std::vector<int> & encoderChannels, const N
 }
 
 torch::Tensor
-PyramidDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting> & routing)
+PyramidDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting> & routing, torch::Tensor * inverse)
 {
   torch::Tensor field;
+  torch::Tensor fieldInverse; // the diffeomorphic variant's, when asked
   for (int level = static_cast<int>(features.moving.size()) - 1; level >= 0; --level)
   {
     torch::Tensor moving = features.moving[level];
@@ -34,9 +35,21 @@ PyramidDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting
     }
     const torch::Tensor hidden =
       m_Blocks[level]->as<ConvActivationImpl>()->forward(torch::cat({ moving, features.fixed[level] }, 1));
-    const torch::Tensor residual = m_Heads[level]->as<FieldHeadImpl>()->forward(hidden, routing);
+    torch::Tensor residualInverse;
+    const torch::Tensor residual =
+      m_Heads[level]->as<FieldHeadImpl>()->forward(hidden, routing, inverse ? &residualInverse : nullptr);
     field = coarse.defined() ? composeDisplacements(coarse, residual) : residual;
+    if (residualInverse.defined())
+    {
+      // (coarse then residual)^-1 = residual^-1 then coarse^-1.
+      fieldInverse =
+        fieldInverse.defined()
+          ? composeDisplacements(residualInverse, resizeDisplacement(fieldInverse, moving.sizes().slice(2)))
+          : residualInverse;
+    }
   }
+  if (inverse)
+    *inverse = fieldInverse;
   return field;
 }
 

@@ -19,7 +19,7 @@ class PyramidDecoder : public FieldDecoder
 public:
   PyramidDecoder(const std::vector<int> & encoderChannels, const NetworkConfig & config);
   torch::Tensor
-  decode(const StageFeatures & features, std::vector<ExpertRouting> & routing) override;
+  decode(const StageFeatures & features, std::vector<ExpertRouting> & routing, torch::Tensor * inverse) override;
 
   // Levels whose residual head is an SHMoE layer.
   static constexpr int kExpertLevels = 2;

@@ -32,7 +32,10 @@ RegistrationStageImpl::RegistrationStageImpl(const NetworkConfig & config)
 }
 
 torch::Tensor
-RegistrationStageImpl::forward(const torch::Tensor & moving, const torch::Tensor & fixed, RegistrationOutput & output)
+RegistrationStageImpl::forward(const torch::Tensor & moving,
+                               const torch::Tensor & fixed,
+                               RegistrationOutput & output,
+                               torch::Tensor * inverse)
 {
   StageFeatures features;
   if (m_DualStream)
@@ -44,7 +47,7 @@ RegistrationStageImpl::forward(const torch::Tensor & moving, const torch::Tensor
   {
     features.joint = m_Encoder->encode(torch::cat({ moving, fixed }, 1), output.moa);
   }
-  return m_Decoder->decode(features, output.routing);
+  return m_Decoder->decode(features, output.routing, inverse);
 }
 
 RegistrationNetworkImpl::RegistrationNetworkImpl(const NetworkConfig & config)
@@ -59,7 +62,7 @@ RegistrationNetworkImpl::RegistrationNetworkImpl(const NetworkConfig & config)
 }
 
 RegistrationOutput
-RegistrationNetworkImpl::forward(const torch::Tensor & moving, const torch::Tensor & fixed)
+RegistrationNetworkImpl::forward(const torch::Tensor & moving, const torch::Tensor & fixed, bool computeInverse)
 {
   if (moving.dim() != 5 || fixed.dim() != 5 || moving.sizes() != fixed.sizes())
     throw std::invalid_argument("the network expects moving and fixed volumes of equal shape [B, C, D, H, W]");
@@ -70,7 +73,13 @@ RegistrationNetworkImpl::forward(const torch::Tensor & moving, const torch::Tens
   torch::Tensor warped = moving;
   for (const auto & stage : *m_Stages)
   {
-    const torch::Tensor field = stage->as<RegistrationStageImpl>()->forward(warped, fixed, output);
+    torch::Tensor stageInverse;
+    const torch::Tensor field = stage->as<RegistrationStageImpl>()->forward(
+      warped, fixed, output, computeInverse && m_Config.diffeomorphic ? &stageInverse : nullptr);
+    if (stageInverse.defined()) // (earlier stages then this one)^-1 = this one's then theirs
+      output.inverseDisplacement = output.inverseDisplacement.defined()
+                                     ? composeDisplacements(stageInverse, output.inverseDisplacement)
+                                     : stageInverse;
     output.displacement = output.displacement.defined() ? composeDisplacements(output.displacement, field) : field;
     // Each stage sees the original moving image warped once by the composed field, not a
     // re-interpolated chain.

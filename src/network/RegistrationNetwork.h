@@ -13,6 +13,8 @@ namespace shmoareg {
 struct RegistrationOutput
 {
   torch::Tensor displacement;         // [B, 3, D, H, W] voxels on the input grid (SpatialTransformer.h)
+  torch::Tensor inverseDisplacement;  // its inverse from the negated velocities: the diffeomorphic
+                                      // variant, when asked; undefined otherwise
   torch::Tensor warped;               // the moving image warped by `displacement`
   std::vector<ExpertRouting> routing; // every SHMoE layer in the order run; the last is full resolution
   MoAAuxiliaryLosses moa;             // summed over all MoA layers and both streams
@@ -23,7 +25,10 @@ class RegistrationStageImpl : public torch::nn::Module
 public:
   explicit RegistrationStageImpl(const NetworkConfig & config);
   torch::Tensor
-  forward(const torch::Tensor & moving, const torch::Tensor & fixed, RegistrationOutput & output);
+  forward(const torch::Tensor & moving,
+          const torch::Tensor & fixed,
+          RegistrationOutput & output,
+          torch::Tensor * inverse = nullptr);
 
 private:
   bool m_DualStream;
@@ -39,7 +44,7 @@ public:
 
   // moving, fixed: [B, inChannels, D, H, W] on the same grid, intensities in [0, 1].
   RegistrationOutput
-  forward(const torch::Tensor & moving, const torch::Tensor & fixed);
+  forward(const torch::Tensor & moving, const torch::Tensor & fixed, bool computeInverse = false);
 
   const NetworkConfig &
   config() const

@@ -19,7 +19,7 @@ UNetDecoder::UNetDecoder(const std::vector<int> & encoderChannels, const Network
 }
 
 torch::Tensor
-UNetDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting> & routing)
+UNetDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting> & routing, torch::Tensor * inverse)
 {
   namespace F = torch::nn::functional;
   const auto & skips = features.joint;
@@ -33,7 +33,7 @@ UNetDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting> &
                          .align_corners(false));
     x = m_Blocks[level]->as<ConvActivationImpl>()->forward(torch::cat({ x, skips[level] }, 1));
   }
-  return m_Head->forward(x, routing);
+  return m_Head->forward(x, routing, inverse);
 }
 
 } // namespace shmoareg

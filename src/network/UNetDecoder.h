@@ -15,7 +15,7 @@ class UNetDecoder : public FieldDecoder
 public:
   UNetDecoder(const std::vector<int> & encoderChannels, const NetworkConfig & config);
   torch::Tensor
-  decode(const StageFeatures & features, std::vector<ExpertRouting> & routing) override;
+  decode(const StageFeatures & features, std::vector<ExpertRouting> & routing, torch::Tensor * inverse) override;
 
 private:
   torch::nn::ModuleList m_Blocks{ nullptr }; // m_Blocks[l] for level l = 0 .. L-2

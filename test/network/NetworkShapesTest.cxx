@@ -1,3 +1,4 @@
+#include "FieldIntegration.h"
 #include "RegistrationNetwork.h"
 #include "TestHelpers.h"
 
@@ -102,4 +103,57 @@ TEST(RegistrationNetwork, ZeroHeadsGiveTheIdentity)
   const RegistrationOutput output = network->forward(moving, torch::rand({ 1, 1, 16, 16, 16 }));
   EXPECT_EQ(output.displacement.abs().max().item<double>(), 0.0);
   EXPECT_LT(test_support::maxAbsDifference(output.warped, moving), 4e-6);
+}
+
+TEST(RegistrationNetwork, DiffeomorphicInverseUndoesTheField)
+{
+  // The pyramid (SHMoE heads at two levels) and a two-stage cascade of it: the inverse built from
+  // the negated velocities, composed in reverse order, undoes the field both ways, far better
+  // than the negated field does; other variants give none.
+  for (const int cascades : { 1, 2 })
+  {
+    NetworkConfig config = test_support::smallPreset("SHMoAReg_diff");
+    config.cascades = cascades;
+    torch::manual_seed(11);
+    RegistrationNetwork network(config);
+    network->eval();
+    torch::NoGradGuard noGrad;
+    for (auto & p : network->named_parameters())
+      if (p.key().find("heads") != std::string::npos && p.key().find("weight") != std::string::npos)
+        p.value().normal_(0.0, 0.02); // a field of about a voxel
+    // Smooth images give smooth velocities, whose integration the grid resolves.
+    auto smooth = [] {
+      namespace F = torch::nn::functional;
+      return F::interpolate(torch::rand({ 1, 1, 4, 4, 4 }),
+                            F::InterpolateFuncOptions()
+                              .size(std::vector<int64_t>{ 32, 32, 32 })
+                              .mode(torch::kTrilinear)
+                              .align_corners(true));
+    };
+    const torch::Tensor moving = smooth();
+    const torch::Tensor fixed = smooth();
+    const RegistrationOutput output = network->forward(moving, fixed, true);
+    ASSERT_TRUE(output.inverseDisplacement.defined());
+    const torch::Tensor u = output.displacement;
+    const torch::Tensor v = output.inverseDisplacement;
+    // Away from the border, where composition samples inside the grid.
+    auto inner = [](const torch::Tensor & t) {
+      using torch::indexing::Slice;
+      return t.index({ Slice(), Slice(), Slice(6, -6), Slice(6, -6), Slice(6, -6) });
+    };
+    const double size = inner(u).abs().mean().item<double>();
+    const double forwardThenInverse = inner(composeDisplacements(u, v)).abs().mean().item<double>();
+    const double inverseThenForward = inner(composeDisplacements(v, u)).abs().mean().item<double>();
+    const double negated = inner(composeDisplacements(u, -u)).abs().mean().item<double>();
+    std::cout << cascades << " stage(s): |u| " << size << ", |u o v| " << forwardThenInverse << ", |v o u| "
+              << inverseThenForward << ", |u o -u| " << negated << " voxels\n";
+    EXPECT_GT(size, 0.3);
+    EXPECT_LT(forwardThenInverse, 0.05 * size);
+    EXPECT_LT(inverseThenForward, 0.05 * size);
+    EXPECT_LT(forwardThenInverse, 0.5 * negated);
+  }
+  RegistrationNetwork plain(test_support::smallPreset("SHMoAReg"));
+  torch::NoGradGuard noGrad;
+  EXPECT_FALSE(plain->forward(torch::rand({ 1, 1, 32, 32, 32 }), torch::rand({ 1, 1, 32, 32, 32 }), true)
+                 .inverseDisplacement.defined());
 }

@@ -25,9 +25,13 @@ isHead(const std::string & name, const char * what)
 void
 writeConstantDisplacementModel(const std::string & path,
                                const std::array<double, 3> & voxelDisplacement,
-                               const std::string & provenance)
+                               const std::string & provenance,
+                               bool diffeomorphic)
 {
-  shmoareg::RegistrationNetwork network(smallVM());
+  // Diffeomorphic: the head's constant output is a velocity, whose exponential is itself.
+  shmoareg::NetworkConfig config = smallVM();
+  config.diffeomorphic = diffeomorphic;
+  shmoareg::RegistrationNetwork network(config);
   torch::NoGradGuard noGrad;
   for (auto & p : network->named_parameters())
   {

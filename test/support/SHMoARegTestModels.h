@@ -14,7 +14,8 @@ namespace shmoareg_test {
 void
 writeConstantDisplacementModel(const std::string & path,
                                const std::array<double, 3> & voxelDisplacement,
-                               const std::string & provenance = "{\"test\": \"constant displacement\"}");
+                               const std::string & provenance = "{\"test\": \"constant displacement\"}",
+                               bool diffeomorphic = false);
 
 // A small VM network with random (not near-zero) head weights: a non-trivial field.
 void

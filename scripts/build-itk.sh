@@ -92,7 +92,7 @@ if [ "$wrap" = ON ]; then
     -DITK_WRAP_signed_short=ON -DITK_WRAP_vector_float=ON -DITK_WRAP_double=OFF
     -DITK_WRAP_unsigned_short=OFF -DITK_WRAP_covariant_vector_float=OFF
     -DModule_ITKBridgeNumPy=ON -DPython3_EXECUTABLE=/usr/bin/python3
-    "-DSHMOAREG_WRAPPED_ITK_MODULES=ITKCommon;ITKIOImageBase;ITKIONIFTI;ITKIOMeta;ITKIONRRD;ITKBridgeNumPy")
+    "-DSHMOAREG_WRAPPED_ITK_MODULES=ITKCommon;ITKTransform;ITKIOImageBase;ITKIONIFTI;ITKIOMeta;ITKIONRRD;ITKBridgeNumPy")
 fi
 
 # Configured again whenever the module list, the flags or this script change, so a module added

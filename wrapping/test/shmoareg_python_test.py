@@ -79,6 +79,34 @@ cli_warped = itk.array_from_image(itk.imread(os.path.join(work, "warped.nii.gz")
 check(np.abs(cli_field - view).max() < 1e-4, f"field = C++ register's (max diff {np.abs(cli_field - view).max():.2e} mm)")
 check(np.abs(cli_warped - itk.array_view_from_image(warped)).max() < 1e-3, "warped image = C++ register's")
 
+# An affine initial transform built in Python (itk.AffineTransform) gives what the C++ command
+# line gives with the same transform as an ITK .txt file.
+affine = itk.AffineTransform[itk.D, 3].New()
+affine.SetCenter([0.0, 0.0, 10.0])
+affine.Rotate3D([0.0, 0.0, 1.0], 0.05)
+affine.Scale(1.02)
+affine.Translate([2.0, -1.5, 1.0])
+with_affine = itk.SHMoARegistrationFilter.New(fixed, moving, ModelFileName=model, Device="cpu",
+                                              InitialTransform=affine)
+with_affine.Update()
+parameters = affine.GetParameters()
+center = affine.GetFixedParameters()
+with open(os.path.join(work, "affine.txt"), "w") as f:
+    f.write("#Insight Transform File V1.0\n#Transform 0\nTransform: AffineTransform_double_3_3\n")
+    f.write("Parameters: " + " ".join(repr(parameters[i]) for i in range(12)) + "\n")
+    f.write("FixedParameters: " + " ".join(repr(center[i]) for i in range(3)) + "\n")
+subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu",
+                "--fixed", os.path.join(work, "fixed.nii.gz"), "--moving", os.path.join(work, "moving.nii.gz"),
+                "--initial-transform", os.path.join(work, "affine.txt"),
+                "--output-field", os.path.join(work, "affine-field.nii.gz"),
+                "--output-warped", os.path.join(work, "affine-warped.nii.gz")], check=True, stdout=subprocess.DEVNULL)
+affine_difference = np.abs(itk.array_from_image(itk.imread(os.path.join(work, "affine-field.nii.gz")))
+                           - itk.array_view_from_image(with_affine.GetOutput())).max()
+check(affine_difference < 1e-4, f"InitialTransform=itk.AffineTransform = C++ --initial-transform .txt "
+                                f"(max diff {affine_difference:.2e} mm)")
+check(np.abs(itk.array_view_from_image(with_affine.GetOutput()) - view).max() > 1.0,
+      "the initial transform changes the field")
+
 # --- Metric filters: two cubes of 8^3 voxels, the moving one 3 voxels further along x.
 def cube(shift):
     labels = np.zeros((20, 20, 20), np.int16)

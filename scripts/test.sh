@@ -6,8 +6,8 @@
 #  2. The module the standard ITK way (ITKModuleExternal, itk_module_add_library, ITK's test
 #     driver) against an ITK build tree with Python wrapping, which also builds the module's
 #     wrapping and runs its Python tests. The wrapped ITK tree is built from Debian's ITK source
-#     package when it is not cached (scripts/build-itk.sh --wrap-python; 11.5 minutes cold on
-#     2 cores, under a second when cached: docs/python.md). The whole script took 26 minutes
+#     package when it is not cached (scripts/build-itk.sh --wrap-python; 15 minutes cold on
+#     2 cores, under a second when cached: docs/python.md). The whole script took 32 minutes
 #     from a clean clone with an empty cache. SHMOAREG_BUILD_WRAPPED_ITK=0 skips that cold build; the module
 #     path then uses a cached plain ITK tree if there is one, and a line says what did not run.
 set -euo pipefail

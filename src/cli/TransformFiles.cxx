@@ -65,6 +65,16 @@ readTransformFile(const std::string & path, const std::string & what)
 TransformType::Pointer
 readFieldImage(const std::string & path, const std::string & what)
 {
+  checkDisplacementFieldFile(path, what);
+  auto transform = FieldTransformType::New();
+  transform->SetDisplacementField(itk::ReadImage<RealFieldType>(path));
+  return transform;
+}
+} // namespace
+
+void
+checkDisplacementFieldFile(const std::string & path, const std::string & what)
+{
   itk::ImageIOBase::Pointer io =
     itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
   if (!io)
@@ -76,11 +86,7 @@ readFieldImage(const std::string & path, const std::string & what)
     throw std::runtime_error("the " + what + " '" + path + "' is not a 3D displacement field (" +
                              std::to_string(io->GetNumberOfDimensions()) + " dimensions, " +
                              std::to_string(io->GetNumberOfComponents()) + " components per voxel)");
-  auto transform = FieldTransformType::New();
-  transform->SetDisplacementField(itk::ReadImage<RealFieldType>(path));
-  return transform;
 }
-} // namespace
 
 void
 registerTransformIO()

@@ -23,6 +23,10 @@ using LinearTransformType = itk::MatrixOffsetTransformBase<double, 3, 3>;
 void
 registerTransformIO();
 
+// Throws, naming the file, unless it is an image ITK reads with 3 dimensions and 3 components.
+void
+checkDisplacementFieldFile(const std::string & path, const std::string & what);
+
 // True for the names ITK's transform IO reads (.h5, .hdf5, .mat, .txt, .tfm, .xfm).
 bool
 isTransformFileName(const std::string & path);

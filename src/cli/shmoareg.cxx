@@ -86,17 +86,25 @@ readImageAs(const std::string & path, const char * what)
 training::DisplacementFieldType::Pointer
 readDisplacementField(const std::string & path, const char * what)
 {
-  itk::ImageIOBase::Pointer io =
-    itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  if (!io)
-    throw std::runtime_error(std::string("cannot read the ") + what + " '" + path + "'");
-  io->SetFileName(path);
-  io->ReadImageInformation();
-  if (io->GetNumberOfDimensions() != 3 || io->GetNumberOfComponents() != 3)
-    throw std::runtime_error(std::string("the ") + what + " '" + path + "' is not a 3D displacement field (" +
-                             std::to_string(io->GetNumberOfDimensions()) + " dimensions, " +
-                             std::to_string(io->GetNumberOfComponents()) + " components per voxel)");
+  cli::checkDisplacementFieldFile(path, what);
   return readImageAs<training::DisplacementFieldType>(path, what);
+}
+
+void
+addInitialTransformOption(ArgumentParser & args)
+{
+  args.option("initial-transform",
+              "T",
+              "an ITK transform file (.mat, .txt, .h5: affine, rigid, composite) or a displacement field, "
+              "fixed -> moving, applied before the network and composed into the outputs");
+}
+
+// --initial-transform's transform, or null without one.
+cli::TransformType::Pointer
+readInitialTransform(const ArgumentParser & args)
+{
+  return args.has("initial-transform") ? cli::readTransform(args.get("initial-transform"), "initial transform")
+                                       : cli::TransformType::Pointer();
 }
 
 ImageType::Pointer
@@ -172,7 +180,7 @@ registerCommand(int argc, char * argv[])
   args.option("output-inverse-field", "FILE", "inverse field on the moving grid (moving -> fixed, mm)");
   args.option("output-prefix",
               "P",
-              "ANTs' names (docs/transforms.md): P0GenericAffine.mat (with an affine), P1Warp.nii.gz, "
+              "ANTs' names (docs/training.md): P0GenericAffine.mat (with an affine), P1Warp.nii.gz, "
               "P1InverseWarp.nii.gz, PComposite.h5, PInverseComposite.h5, PWarped.nii.gz, "
               "PWarpedLabels.nii.gz, PMetrics.json");
   args.option("moving-labels", "IMAGE", "moving label map (integer values)");
@@ -185,10 +193,7 @@ registerCommand(int argc, char * argv[])
   args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
-  args.option("initial-transform",
-              "T",
-              "an ITK transform file (.mat, .txt, .h5: affine, rigid, composite) or a displacement field, "
-              "fixed -> moving, applied before the network and composed into the outputs");
+  addInitialTransformOption(args);
   args.flag("affine",
             "affine pre-alignment first (ITK ImageRegistrationMethodv4, Mattes MI, 3 levels), for pairs "
             "that are not pre-aligned");
@@ -238,9 +243,7 @@ registerCommand(int argc, char * argv[])
   const auto fixedMask = args.has("fixed-mask")
                            ? readImageAs<training::MaskImageType>(args.get("fixed-mask"), "fixed mask")
                            : training::MaskImageType::Pointer();
-  cli::TransformType::Pointer initial;
-  if (args.has("initial-transform"))
-    initial = cli::readTransform(args.get("initial-transform"), "initial transform");
+  cli::TransformType::Pointer initial = readInitialTransform(args);
   const auto start = std::chrono::steady_clock::now();
   double affineSeconds = 0.0;
   if (args.has("affine"))
@@ -274,7 +277,7 @@ registerCommand(int argc, char * argv[])
               << filter->GetInverseMaximumResidual() << " mm\n";
 
   // The deformable part and its inverse (ANTs' P1Warp / P1InverseWarp) and the composite
-  // transforms, each direction stated in docs/transforms.md.
+  // transforms, each direction stated in docs/training.md.
   using FieldType = RegistrationFilterType::DisplacementFieldType;
   FieldType::Pointer deformable = filter->GetDisplacementField();
   FieldType::Pointer deformableInverse = filter->GetInverseDisplacementField();
@@ -593,13 +596,8 @@ renderCommand(int argc, char * argv[])
   args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
   args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
   args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
-  args.option("initial-transform",
-              "FIELD",
-              "a displacement field applied before the network and composed into "
-              "the outputs (affine transform files are not read yet)");
-  args.option("fixed-mask",
-              "IMAGE",
-              "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
+  addInitialTransformOption(args);
+  args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("panel", "PIXELS", "panel size (default 160)");
   addModelOptions(args);
@@ -613,7 +611,7 @@ renderCommand(int argc, char * argv[])
     args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
   const auto movingLabels =
     args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
-  const auto filter = registerPair(args, model, fixed, moving, movingLabels);
+  const auto filter = registerPair(args, model, fixed, moving, movingLabels, false, readInitialTransform(args));
 
   visualization::RegistrationFigureInputs inputs;
   inputs.fixed = fixed;

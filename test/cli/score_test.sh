@@ -76,6 +76,14 @@ code=$?
 set -e
 [ $code -eq 1 ] && echo "$message" | grep -q "is not a 3D displacement field" || { echo "FAIL: scalar initial transform: $message"; exit 1; }
 [ ! -e "$out/f3.nii.gz" ] || { echo "FAIL: output left behind"; exit 1; }
+# render reads the same option (the same refusal shows it is not ignored).
+set +e
+message=$("$shmoareg" render --preset VM --grid 16 --device cpu --fixed "$out/fixed.mhd" --moving "$out/moving.mhd" \
+  --initial-transform "$out/fixed.mhd" --output "$out/r3.png" 2>&1)
+code=$?
+set -e
+[ $code -eq 1 ] && echo "$message" | grep -q "is not a 3D displacement field" || { echo "FAIL: render scalar initial transform: $message"; exit 1; }
+[ ! -e "$out/r3.png" ] || { echo "FAIL: render left output behind"; exit 1; }
 
 # synthesize: two test subjects with labels and a manifest.
 "$shmoareg" synthesize --test 2 --seed 99 --output "$out/synthetic"

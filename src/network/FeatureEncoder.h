@@ -11,9 +11,22 @@ namespace shmoareg {
 // The Mixture-of-Attention-heads auxiliary losses, summed over every MoA layer run.
 struct MoAAuxiliaryLosses
 {
+  // Sums over the MoA layers run (both streams); the losses use their means over layers, so
+  // that their weight does not grow with the depth of the encoder.
   torch::Tensor loadBalance; // switch-style E * sum_i fraction_of_probability_i * fraction_of_tokens_i
   torch::Tensor routerZ;     // mean over tokens of logsumexp(router logits)^2
   int layers = 0;
+
+  torch::Tensor
+  meanLoadBalance() const
+  {
+    return loadBalance / static_cast<double>(layers);
+  }
+  torch::Tensor
+  meanRouterZ() const
+  {
+    return routerZ / static_cast<double>(layers);
+  }
 
   void
   add(const torch::Tensor & balance, const torch::Tensor & z)

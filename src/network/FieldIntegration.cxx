@@ -2,6 +2,8 @@
 
 #include "SpatialTransformer.h"
 
+#include <stdexcept>
+
 namespace shmoareg {
 
 torch::Tensor
@@ -22,25 +24,27 @@ composeDisplacements(const torch::Tensor & first, const torch::Tensor & second)
 }
 
 torch::Tensor
-resizeDisplacement(const torch::Tensor & field, torch::IntArrayRef targetSize)
+upsampleToFinerLevel(const torch::Tensor & x, torch::IntArrayRef targetSize)
 {
-  const auto sourceSize = field.sizes().slice(2);
-  if (sourceSize.vec() == targetSize.vec())
+  const auto sourceSize = x.sizes().slice(2);
+  std::vector<int64_t> doubled;
+  for (size_t axis = 0; axis < targetSize.size(); ++axis)
   {
-    return field;
+    if (targetSize[axis] > 2 * sourceSize[axis] || targetSize[axis] < sourceSize[axis])
+      throw std::invalid_argument("a finer level must have between 1 and 2 times the coarser level's voxels per axis");
+    doubled.push_back(2 * sourceSize[axis]);
   }
   namespace F = torch::nn::functional;
-  const torch::Tensor resized = F::interpolate(
-    field, F::InterpolateFuncOptions().size(targetSize.vec()).mode(torch::kTrilinear).align_corners(true));
-  std::vector<torch::Tensor> components;
-  for (int axis = 0; axis < 3; ++axis)
-  {
-    const double ratio = sourceSize[axis] > 1
-                           ? static_cast<double>(targetSize[axis] - 1) / static_cast<double>(sourceSize[axis] - 1)
-                           : 1.0;
-    components.push_back(resized.select(1, axis) * ratio);
-  }
-  return torch::stack(components, 1);
+  using torch::indexing::Slice;
+  const torch::Tensor up =
+    F::interpolate(x, F::InterpolateFuncOptions().size(doubled).mode(torch::kTrilinear).align_corners(false));
+  return up.index({ Slice(), Slice(), Slice(0, targetSize[0]), Slice(0, targetSize[1]), Slice(0, targetSize[2]) });
+}
+
+torch::Tensor
+upsampleDisplacementToFinerLevel(const torch::Tensor & field, torch::IntArrayRef targetSize)
+{
+  return 2.0 * upsampleToFinerLevel(field, targetSize);
 }
 
 } // namespace shmoareg

@@ -17,10 +17,20 @@ integrateVelocity(const torch::Tensor & velocity, int steps);
 torch::Tensor
 composeDisplacements(const torch::Tensor & first, const torch::Tensor & second);
 
-// Resamples a field to another grid of the same extent (trilinear, align_corners = true) and
-// rescales each component by (n_target - 1) / (n_source - 1), its voxel-size ratio.
+// Feature levels of the encoders that feed a pyramid or U-shape decoder halve the grid by
+// pooling or merging 2 x 2 x 2 blocks (the last block zero-padded on odd axes): coarse voxel i
+// covers fine voxels 2i and 2i + 1, its centre at fine position 2i + 0.5, whatever the sizes.
+// These two functions are that geometry's one implementation, used by every decoder.
+//
+// Trilinear upsampling by exactly 2 (half-voxel centres, align_corners = false), cropped to
+// `targetSize` (each at most twice the source size).
 torch::Tensor
-resizeDisplacement(const torch::Tensor & field, torch::IntArrayRef targetSize);
+upsampleToFinerLevel(const torch::Tensor & x, torch::IntArrayRef targetSize);
+
+// The same for a displacement in voxels: values doubled, since a coarse voxel is exactly two
+// fine ones.
+torch::Tensor
+upsampleDisplacementToFinerLevel(const torch::Tensor & field, torch::IntArrayRef targetSize);
 
 } // namespace shmoareg
 

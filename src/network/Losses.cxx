@@ -1,5 +1,8 @@
 #include "Losses.h"
 
+#include "SpatialTransformer.h"
+
+#include <array>
 #include <stdexcept>
 
 namespace shmoareg {
@@ -15,9 +18,22 @@ localNormalizedCrossCorrelation(const torch::Tensor & warped, const torch::Tenso
 {
   namespace F = torch::nn::functional;
   const int64_t channels = warped.size(1);
-  const torch::Tensor kernel = torch::ones({ channels, 1, window, window, window }, warped.options());
-  auto windowSum = [&](const torch::Tensor & x) {
-    return F::conv3d(x, kernel, F::Conv3dFuncOptions().padding(window / 2).groups(channels));
+  // Window sums as three 1-D box filters (3 w multiply-adds a voxel, not w^3).
+  std::array<torch::Tensor, 3> kernels;
+  for (int axis = 0; axis < 3; ++axis)
+  {
+    std::vector<int64_t> shape{ channels, 1, 1, 1, 1 };
+    shape[2 + axis] = window;
+    kernels[axis] = torch::ones(shape, warped.options());
+  }
+  auto windowSum = [&](torch::Tensor x) {
+    for (int axis = 0; axis < 3; ++axis)
+    {
+      std::vector<int64_t> padding{ 0, 0, 0 };
+      padding[axis] = window / 2;
+      x = F::conv3d(x, kernels[axis], F::Conv3dFuncOptions().padding(padding).groups(channels));
+    }
+    return x;
   };
   // Windows at the border hold fewer voxels: count them rather than assume window^3, so that
   // zero padding does not bias the statistics there.
@@ -29,6 +45,20 @@ localNormalizedCrossCorrelation(const torch::Tensor & warped, const torch::Tenso
   const torch::Tensor varI = sumII - sumI * sumI / n;
   const torch::Tensor varJ = sumJJ - sumJ * sumJ / n;
   return 1.0 - (cross * cross / (varI * varJ + 1e-5)).mean();
+}
+
+torch::Tensor
+softDiceLoss(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels)
+{
+  if (warpedLabels.sizes() != fixedLabels.sizes() || warpedLabels.dim() != 5 || warpedLabels.size(1) < 2)
+    throw std::invalid_argument("the Dice loss needs two label maps [B, L >= 2, D, H, W] of one shape");
+  using torch::indexing::Slice;
+  const torch::Tensor a = warpedLabels.index({ Slice(), Slice(1) }).flatten(2);
+  const torch::Tensor b = fixedLabels.index({ Slice(), Slice(1) }).flatten(2);
+  const torch::Tensor sum = a.sum(-1) + b.sum(-1); // [B, L - 1]
+  const torch::Tensor present = (sum > 0).to(a.dtype());
+  const torch::Tensor dice = 2.0 * (a * b).sum(-1) / sum.clamp_min(1e-6);
+  return 1.0 - (dice * present).sum() / present.sum().clamp_min(1.0);
 }
 
 torch::Tensor
@@ -70,7 +100,11 @@ routingClassificationLoss(const ExpertRouting & routing, const torch::Tensor & o
 
 namespace {
 torch::Tensor
-taskLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const LossWeights & w, LossValues & values)
+taskLoss(const RegistrationOutput & output,
+         const torch::Tensor & fixed,
+         const LossWeights & w,
+         const LabelMaps * labels,
+         LossValues & values)
 {
   const torch::Tensor sim = w.similarity == Similarity::MeanSquaredError
                               ? meanSquaredError(output.warped, fixed)
@@ -81,9 +115,18 @@ taskLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const L
   values.smoothness = reg.item<double>();
   if (output.moa.layers > 0)
   {
-    total = total + w.moaLoadBalance * output.moa.loadBalance + w.moaRouterZ * output.moa.routerZ;
-    values.moaLoadBalance = output.moa.loadBalance.item<double>();
-    values.moaRouterZ = output.moa.routerZ.item<double>();
+    const torch::Tensor balance = output.moa.meanLoadBalance(), z = output.moa.meanRouterZ();
+    total = total + w.moaLoadBalance * balance + w.moaRouterZ * z;
+    values.moaLoadBalance = balance.item<double>();
+    values.moaRouterZ = z.item<double>();
+  }
+  if (w.dice > 0.0 && labels)
+  {
+    // Linear interpolation of the one-hot maps: the term is differentiable in the field.
+    const torch::Tensor dice =
+      softDiceLoss(warp(labels->moving, output.displacement, Interpolation::Linear), labels->fixed);
+    total = total + w.dice * dice;
+    values.dice = dice.item<double>();
   }
   values.total = total.item<double>();
   return total;
@@ -91,12 +134,16 @@ taskLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const L
 } // namespace
 
 LossValues
-backwardTotalLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const LossWeights & w)
+backwardTotalLoss(const RegistrationOutput & output,
+                  const torch::Tensor & fixed,
+                  const LossWeights & w,
+                  const LabelMaps * labels)
 {
   LossValues values;
-  const torch::Tensor task = taskLoss(output, fixed, w, values);
-  // The RC term needs the graph through the gates afterwards.
-  task.backward({}, /*retain_graph=*/!output.routing.empty());
+  const torch::Tensor task = taskLoss(output, fixed, w, labels, values);
+  // The gates read detached features (SpatialHeterogeneousMoE.h): their graph is apart from
+  // the task's, which can be freed now.
+  task.backward();
   if (!output.routing.empty())
   {
     torch::Tensor rc = torch::zeros({}, task.options());
@@ -113,11 +160,14 @@ backwardTotalLoss(const RegistrationOutput & output, const torch::Tensor & fixed
 }
 
 LossValues
-evaluateLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const LossWeights & w)
+evaluateLoss(const RegistrationOutput & output,
+             const torch::Tensor & fixed,
+             const LossWeights & w,
+             const LabelMaps * labels)
 {
   torch::NoGradGuard noGrad;
   LossValues values;
-  taskLoss(output, fixed, w, values);
+  taskLoss(output, fixed, w, labels, values);
   return values;
 }
 

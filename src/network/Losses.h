@@ -21,6 +21,12 @@ meanSquaredError(const torch::Tensor & warped, const torch::Tensor & fixed);
 torch::Tensor
 localNormalizedCrossCorrelation(const torch::Tensor & warped, const torch::Tensor & fixed, int64_t window = 9);
 
+// 1 - mean over the label channels 1.. of the soft Dice 2 sum(a b) / (sum(a) + sum(b)) of one-hot
+// (or probabilistic) label maps [B, L, D, H, W]; channel 0 (background) is left out, and so are
+// labels present in neither map. VoxelMorph's and TransMorph's semi-supervised brain term.
+torch::Tensor
+softDiceLoss(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels);
+
 // Mean over the three axes of the mean squared forward difference of the field along that axis.
 torch::Tensor
 smoothness(const torch::Tensor & displacement);
@@ -45,6 +51,14 @@ struct LossWeights
   double moaRouterZ = 0.001;    // MoA router z-loss
   double routingQuantile = 0.7;
   int64_t nccWindow = 9;
+  double dice = 0.0; // weight of softDiceLoss on the warped moving labels (needs LabelMaps)
+};
+
+// One-hot label maps of a training pair, [B, L, D, H, W] on the network grid, for the Dice term.
+struct LabelMaps
+{
+  torch::Tensor moving;
+  torch::Tensor fixed;
 };
 
 struct LossValues
@@ -54,20 +68,28 @@ struct LossValues
   double routing = 0;
   double moaLoadBalance = 0;
   double moaRouterZ = 0;
+  double dice = 0;
   double total = 0;
 };
 
 // Computes the total loss
 //   sim + lambda_r * smooth + lambda_rc * RC + w_lb * MoA balance + w_z * MoA z
+//   (+ w_dice * softDiceLoss(moving labels warped linearly, fixed labels) when labels are given)
 // and accumulates its gradients into the network's parameters. Two backward passes: the task
 // terms first (which defines the RC labels from the gradient at each SHMoE output), then the
 // RC term into the gates.
 LossValues
-backwardTotalLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const LossWeights & weights);
+backwardTotalLoss(const RegistrationOutput & output,
+                  const torch::Tensor & fixed,
+                  const LossWeights & weights,
+                  const LabelMaps * labels = nullptr);
 
 // The same terms without gradients (validation); the RC term needs gradients and is 0 here.
 LossValues
-evaluateLoss(const RegistrationOutput & output, const torch::Tensor & fixed, const LossWeights & weights);
+evaluateLoss(const RegistrationOutput & output,
+             const torch::Tensor & fixed,
+             const LossWeights & weights,
+             const LabelMaps * labels = nullptr);
 
 } // namespace shmoareg
 

@@ -32,18 +32,19 @@ MixtureOfAttentionHeads::MixtureOfAttentionHeads(int64_t dim,
 torch::Tensor
 MixtureOfAttentionHeads::routingWeights(const torch::Tensor & tokens, torch::Tensor * logitsOut)
 {
-  torch::Tensor logits = router->forward(tokens);
+  const torch::Tensor logits = router->forward(tokens);
+  if (logitsOut)
+  {
+    *logitsOut = logits; // the clean logits: the z-loss and the balance loss act on the router itself
+  }
+  torch::Tensor routed = logits;
   if (is_training())
   {
     // Noisy top-k gating: breaks the ties of the zero-initialised router so that every
     // expert is tried from the first iteration.
-    logits = logits + torch::randn_like(logits) * torch::softplus(routerNoise->forward(tokens));
+    routed = logits + torch::randn_like(logits) * torch::softplus(routerNoise->forward(tokens));
   }
-  if (logitsOut)
-  {
-    *logitsOut = logits;
-  }
-  const torch::Tensor probabilities = torch::softmax(logits, -1);
+  const torch::Tensor probabilities = torch::softmax(routed, -1);
   const auto top = probabilities.topk(m_TopK, -1);
   const torch::Tensor topValues = std::get<0>(top);
   return torch::zeros_like(probabilities)
@@ -73,12 +74,17 @@ MixtureOfAttentionHeads::attend(const torch::Tensor & windows,
   const torch::Tensor heads = attention.matmul(v) * gates.permute({ 0, 2, 1 }).unsqueeze(-1); // [b, E, n, d]
   const torch::Tensor y = outputs->forward(heads.permute({ 0, 2, 1, 3 }).reshape({ b, n, m_Experts * m_HeadDim }));
 
-  // Auxiliary losses over all tokens of this layer.
+  // Auxiliary losses over this layer's tokens, padding left out (it carries no image).
   const torch::Tensor flatLogits = logits.reshape({ -1, m_Experts });
-  const torch::Tensor probabilityShare = torch::softmax(flatLogits, -1).mean(0);
-  const torch::Tensor tokenShare = (gates.reshape({ -1, m_Experts }) > 0).to(logits.dtype()).mean(0) / m_TopK;
+  torch::Tensor weight = torch::ones({ flatLogits.size(0), 1 }, logits.options());
+  if (geometry.validTokens.defined())
+    weight = geometry.validTokens.repeat({ b / geometry.validTokens.size(0), 1 }).reshape({ -1, 1 });
+  const torch::Tensor count = weight.sum();
+  const torch::Tensor probabilityShare = (torch::softmax(flatLogits, -1) * weight).sum(0) / count;
+  const torch::Tensor tokenShare =
+    ((gates.reshape({ -1, m_Experts }) > 0).to(logits.dtype()) * weight).sum(0) / count / m_TopK;
   auxiliary.add(static_cast<double>(m_Experts) * (probabilityShare * tokenShare).sum(),
-                torch::logsumexp(flatLogits, -1).pow(2).mean());
+                (torch::logsumexp(flatLogits, -1).pow(2) * weight.squeeze(1)).sum() / count);
   return y;
 }
 

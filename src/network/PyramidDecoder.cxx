@@ -30,7 +30,7 @@ PyramidDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting
     torch::Tensor coarse;
     if (field.defined())
     {
-      coarse = resizeDisplacement(field, moving.sizes().slice(2));
+      coarse = upsampleDisplacementToFinerLevel(field, moving.sizes().slice(2));
       moving = warp(moving, coarse);
     }
     const torch::Tensor hidden =
@@ -42,10 +42,10 @@ PyramidDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting
     if (residualInverse.defined())
     {
       // (coarse then residual)^-1 = residual^-1 then coarse^-1.
-      fieldInverse =
-        fieldInverse.defined()
-          ? composeDisplacements(residualInverse, resizeDisplacement(fieldInverse, moving.sizes().slice(2)))
-          : residualInverse;
+      fieldInverse = fieldInverse.defined()
+                       ? composeDisplacements(residualInverse,
+                                              upsampleDisplacementToFinerLevel(fieldInverse, moving.sizes().slice(2)))
+                       : residualInverse;
     }
   }
   if (inverse)

@@ -34,7 +34,9 @@ SpatialHeterogeneousMoEImpl::forward(const torch::Tensor & x, ExpertRouting & ro
 {
   const auto s = x.sizes();
   const torch::Tensor all = expertOutputs(x);
-  routing.gateLogits = gate->forward(x).view({ s[0], 3, experts(), s[2], s[3], s[4] });
+  // The gate reads detached features: the routing-classification loss trains the gate alone
+  // and never pulls the shared features towards routability (docs/design.md).
+  routing.gateLogits = gate->forward(x.detach()).view({ s[0], 3, experts(), s[2], s[3], s[4] });
   // argmax over a contiguous last axis: over the strided expert axis it costs ~10x more.
   routing.expertIds = routing.gateLogits.detach().movedim(2, -1).contiguous().argmax(-1);
   routing.output = all.gather(2, routing.expertIds.unsqueeze(2)).squeeze(2);

@@ -5,7 +5,8 @@
 // components; a routing gate (3x3x3 convolution) gives logits per voxel, per direction and per
 // expert. For every voxel and every direction separately, the top-1 expert is chosen and the
 // output component is that expert's component, unweighted: the hard choice passes no gradient
-// to the gate, which is trained by the routing-classification loss (Losses.h).
+// to the gate, which is trained by the routing-classification loss (Losses.h) alone: the gate
+// reads detached features, so that loss reaches no other parameter.
 #ifndef shmoareg_SpatialHeterogeneousMoE_h
 #define shmoareg_SpatialHeterogeneousMoE_h
 

@@ -41,15 +41,44 @@ mergeWindows(const torch::Tensor & windows, const std::array<int64_t, 3> & w, co
     .reshape({ b, grid[0], grid[1], grid[2], c });
 }
 
-// Swin's shifted-window mask: tokens from different regions of the rolled grid must not
-// attend to each other.
-torch::Tensor
-shiftedWindowMask(const WindowLayout & layout, const torch::Device & device)
+} // namespace
+
+WindowLayout
+windowLayout(const std::array<int64_t, 3> & grid, const std::array<int, 3> & maxWindow, bool shifted)
 {
+  WindowLayout layout;
+  for (int a = 0; a < 3; ++a)
+  {
+    int64_t window = std::min<int64_t>(maxWindow[a], grid[a]);
+    if (grid[a] > maxWindow[a])
+    {
+      // The window in [ceil(max / 2), max] that pads the grid least (the larger on a tie):
+      // padded tokens cost compute and, even masked, leave windows part empty.
+      for (int64_t w = maxWindow[a]; 2 * w >= maxWindow[a]; --w)
+      {
+        const int64_t padded = (grid[a] + w - 1) / w * w, best = (grid[a] + window - 1) / window * window;
+        if (padded < best)
+          window = w;
+      }
+    }
+    layout.window[a] = window;
+    layout.shift[a] = (shifted && grid[a] > window) ? window / 2 : 0;
+    layout.padded[a] = (grid[a] + window - 1) / window * window;
+  }
+  return layout;
+}
+
+torch::Tensor
+windowRegionLabels(const WindowLayout & layout)
+{
+  // Swin's labelling of the rolled grid: along each shifted axis three slices, [0, P - w),
+  // [P - w, P - s) and [P - s, P); unshifted axes are one region.
   torch::Tensor regions = torch::zeros({ 1, layout.padded[0], layout.padded[1], layout.padded[2], 1 });
   auto slices = [](int64_t window, int64_t shift) {
     using torch::indexing::Slice;
     using torch::indexing::None;
+    if (shift == 0)
+      return std::vector<Slice>{ Slice() };
     return std::vector<Slice>{ Slice(0, -window), Slice(-window, -shift), Slice(-shift, None) };
   };
   int64_t id = 0;
@@ -60,23 +89,29 @@ shiftedWindowMask(const WindowLayout & layout, const torch::Device & device)
         regions.index_put_({ torch::indexing::Slice(), sd, sh, sw, torch::indexing::Slice() }, static_cast<double>(id));
         ++id;
       }
-  const torch::Tensor ids = partitionWindows(regions, layout.window).squeeze(-1); // [nW, N]
-  const torch::Tensor different = ids.unsqueeze(1) != ids.unsqueeze(2);
-  return torch::zeros(different.sizes()).masked_fill(different, -100.0).to(device);
+  return partitionWindows(regions, layout.window).squeeze(-1); // [nW, N]
 }
-} // namespace
 
-WindowLayout
-windowLayout(const std::array<int64_t, 3> & grid, const std::array<int, 3> & maxWindow, bool shifted)
+torch::Tensor
+windowValidTokens(const std::array<int64_t, 3> & grid, const WindowLayout & layout)
 {
-  WindowLayout layout;
-  for (int a = 0; a < 3; ++a)
-  {
-    layout.window[a] = std::min<int64_t>(maxWindow[a], grid[a]);
-    layout.shift[a] = (shifted && grid[a] > maxWindow[a]) ? layout.window[a] / 2 : 0;
-    layout.padded[a] = (grid[a] + layout.window[a] - 1) / layout.window[a] * layout.window[a];
-  }
-  return layout;
+  using torch::indexing::Slice;
+  torch::Tensor valid = torch::zeros({ 1, layout.padded[0], layout.padded[1], layout.padded[2], 1 });
+  valid.index_put_({ Slice(), Slice(0, grid[0]), Slice(0, grid[1]), Slice(0, grid[2]), Slice() }, 1.0);
+  valid = torch::roll(valid, { -layout.shift[0], -layout.shift[1], -layout.shift[2] }, { 1, 2, 3 });
+  return partitionWindows(valid, layout.window).squeeze(-1); // [nW, N]
+}
+
+torch::Tensor
+windowAttentionMask(const std::array<int64_t, 3> & grid, const WindowLayout & layout)
+{
+  const torch::Tensor ids = windowRegionLabels(layout);
+  const torch::Tensor differentRegion = ids.unsqueeze(1) != ids.unsqueeze(2);          // [nW, N, N]
+  const torch::Tensor paddedKey = (windowValidTokens(grid, layout) == 0).unsqueeze(1); // [nW, 1, N]
+  const torch::Tensor blocked = differentRegion | paddedKey;
+  if (!blocked.any().item<bool>())
+    return {};
+  return torch::zeros(blocked.sizes()).masked_fill(blocked, -100.0);
 }
 
 SwinBlockImpl::SwinBlockImpl(int64_t dim,
@@ -127,9 +162,11 @@ SwinBlockImpl::forward(const torch::Tensor & x, MoAAuxiliaryLosses & auxiliary)
   WindowGeometry geometry;
   geometry.window = layout.window;
   geometry.relativeIndex = relativePositionIndex(layout.window, m_MaxWindow, x.device());
-  if (rolled)
+  const torch::Tensor mask = windowAttentionMask(grid, layout);
+  if (mask.defined())
   {
-    geometry.mask = shiftedWindowMask(layout, x.device()).to(x.dtype());
+    geometry.mask = mask.to(x.device(), x.dtype());
+    geometry.validTokens = windowValidTokens(grid, layout).to(x.device(), x.dtype());
   }
   t = mergeWindows(
     m_Attention->attend(partitionWindows(t, layout.window), geometry, auxiliary), layout.window, layout.padded);

@@ -5,10 +5,11 @@
 // one on the 2x average-pooled input (C/2), as TransMorph's convolutional skips; then the Swin
 // stages at 1/4, 1/8, 1/16, 1/32 with C, 2C, 4C, 8C channels.
 //
-// Window rule (docs/design.md): per stage and axis, window = min(configured window, token
-// grid size); the token grid is zero-padded up to a multiple of the window; blocks alternate
-// no shift and a cyclic shift of window / 2 along the axes whose grid is larger than the
-// configured window (Swin's rule: an axis that fits in one window is not shifted).
+// Window rule (docs/design.md): per stage and axis, an axis that fits in the configured window
+// is one window (and is not shifted, Swin's rule); a larger axis takes the window in
+// [ceil(max / 2), max] that pads it least. The token grid is zero-padded up to a multiple of
+// the window, padded tokens are masked out as keys and left out of the MoA routing losses;
+// blocks alternate no shift and a cyclic shift of window / 2 along the axes larger than it.
 #ifndef shmoareg_SwinEncoder_h
 #define shmoareg_SwinEncoder_h
 
@@ -54,6 +55,18 @@ struct WindowLayout
 };
 WindowLayout
 windowLayout(const std::array<int64_t, 3> & grid, const std::array<int, 3> & maxWindow, bool shifted);
+
+// Swin's region label of every token of the rolled, padded grid, per window: [windows, N].
+// Tokens of different regions must not attend to each other.
+torch::Tensor
+windowRegionLabels(const WindowLayout & layout);
+// 1 for the tokens of the (rolled) grid, 0 for its padding, per window: [windows, N].
+torch::Tensor
+windowValidTokens(const std::array<int64_t, 3> & grid, const WindowLayout & layout);
+// The additive attention mask [windows, N, N] (-100 across regions and on padded keys), or
+// undefined when nothing is masked.
+torch::Tensor
+windowAttentionMask(const std::array<int64_t, 3> & grid, const WindowLayout & layout);
 
 class SwinEncoder : public FeatureEncoder
 {

@@ -1,5 +1,7 @@
 #include "UNetDecoder.h"
 
+#include "FieldIntegration.h"
+
 namespace shmoareg {
 
 UNetDecoder::UNetDecoder(const std::vector<int> & encoderChannels, const NetworkConfig & config)
@@ -21,16 +23,11 @@ UNetDecoder::UNetDecoder(const std::vector<int> & encoderChannels, const Network
 torch::Tensor
 UNetDecoder::decode(const StageFeatures & features, std::vector<ExpertRouting> & routing, torch::Tensor * inverse)
 {
-  namespace F = torch::nn::functional;
   const auto & skips = features.joint;
   torch::Tensor x = skips.back();
   for (int level = static_cast<int>(skips.size()) - 2; level >= 0; --level)
   {
-    x = F::interpolate(x,
-                       F::InterpolateFuncOptions()
-                         .size(skips[level].sizes().slice(2).vec())
-                         .mode(torch::kTrilinear)
-                         .align_corners(false));
+    x = upsampleToFinerLevel(x, skips[level].sizes().slice(2));
     x = m_Blocks[level]->as<ConvActivationImpl>()->forward(torch::cat({ x, skips[level] }, 1));
   }
   return m_Head->forward(x, routing, inverse);

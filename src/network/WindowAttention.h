@@ -15,6 +15,7 @@ struct WindowGeometry
   std::array<int64_t, 3> window{}; // window actually used (<= the configured one)
   torch::Tensor relativeIndex;     // [N, N] int64 rows of the relative position bias table
   torch::Tensor mask;              // [windows per sample, N, N] additive (-100) or undefined
+  torch::Tensor validTokens;       // [windows per sample, N] 1 / 0 for padding; undefined: all valid
 };
 
 // Relative position bias table of a window of at most maxWindow voxels per axis; any smaller

@@ -1,10 +1,14 @@
 #include "Losses.h"
 #include "RegistrationNetwork.h"
+#include "SpatialTransformer.h"
 #include "TestHelpers.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 using namespace shmoareg;
+using torch::indexing::Slice;
 
 TEST(Losses, MeanSquaredErrorOfKnownImages)
 {
@@ -106,4 +110,96 @@ TEST(Losses, GatesLearnOnlyThroughTheRoutingLoss)
     EXPECT_TRUE(!g.defined() || g.abs().sum().item<double>() == 0.0) << p.key() << " learns from the task loss";
   }
   EXPECT_EQ(gates, 4); // weight and bias of the SHMoE gates at full and 1/2 resolution
+}
+
+TEST(Losses, SoftDiceOfKnownLabelMaps)
+{
+  // Two labels besides the background on a 4-voxel line: label 1 overlaps in 1 of 2 + 1
+  // voxels (Dice 2/3), label 2 in 1 of 1 + 1 (Dice 1); background is left out.
+  const torch::Tensor a = torch::tensor({ 0.f, 1.f, 1.f, 2.f }).view({ 1, 1, 4, 1, 1 });
+  const torch::Tensor b = torch::tensor({ 0.f, 0.f, 1.f, 2.f }).view({ 1, 1, 4, 1, 1 });
+  auto oneHot = [](const torch::Tensor & x) {
+    return torch::one_hot(x.squeeze(1).to(torch::kInt64), 3).permute({ 0, 4, 1, 2, 3 }).to(torch::kFloat32);
+  };
+  EXPECT_NEAR(softDiceLoss(oneHot(a), oneHot(b)).item<double>(), 1.0 - (2.0 / 3.0 + 1.0) / 2.0, 1e-6);
+  EXPECT_NEAR(softDiceLoss(oneHot(a), oneHot(a)).item<double>(), 0.0, 1e-6);
+  // A label absent from both maps does not count.
+  const torch::Tensor c = torch::tensor({ 0.f, 1.f, 1.f, 0.f }).view({ 1, 1, 4, 1, 1 });
+  EXPECT_NEAR(softDiceLoss(oneHot(c), oneHot(c)).item<double>(), 0.0, 1e-6);
+  EXPECT_THROW(softDiceLoss(oneHot(a), oneHot(a).index({ Slice(), Slice(0, 2) })), std::invalid_argument);
+}
+
+TEST(Losses, DiceTermMovesTheFieldTowardsTheFixedLabels)
+{
+  // The moving label block lies 2 voxels off the fixed one along axis 0; the Dice term's
+  // gradient must push the displacement's axis-0 component towards +2 inside the block.
+  torch::Tensor moving = torch::zeros({ 1, 1, 16, 8, 8 });
+  torch::Tensor fixed = torch::zeros({ 1, 1, 16, 8, 8 });
+  moving.index_put_({ 0, 0, Slice(6, 12) }, 1.0);
+  fixed.index_put_({ 0, 0, Slice(4, 10) }, 1.0);
+  auto oneHot = [](const torch::Tensor & x) {
+    return torch::one_hot(x.squeeze(1).to(torch::kInt64), 2).permute({ 0, 4, 1, 2, 3 }).to(torch::kFloat32);
+  };
+  const LabelMaps maps{ oneHot(moving), oneHot(fixed) };
+  RegistrationOutput output;
+  output.displacement = torch::zeros({ 1, 3, 16, 8, 8 }, torch::requires_grad());
+  output.warped = warp(moving, output.displacement);
+  LossWeights weights;
+  weights.dice = 1.0;
+  weights.regularization = 0.0;
+  const LossValues values = backwardTotalLoss(output, fixed, weights, &maps);
+  EXPECT_NEAR(values.dice, 1.0 - 2.0 * 4.0 / 12.0, 1e-5);
+  // Descending the loss moves the axis-0 displacement up at the fixed block's near edge.
+  const torch::Tensor g = output.displacement.grad().index({ 0, 0, Slice(4, 6) });
+  EXPECT_LT(g.sum().item<double>(), 0.0);
+}
+
+TEST(Losses, RoutingLossReachesOnlyTheGates)
+{
+  // Deterministic forward passes (eval mode): the routing term must change the gradients of
+  // the gates and of nothing else.
+  auto gradients = [](double routing) {
+    torch::manual_seed(13);
+    RegistrationNetwork network(test_support::smallPreset("SHMoAReg"));
+    network->eval();
+    torch::manual_seed(14);
+    const torch::Tensor moving = torch::rand({ 1, 1, 32, 32, 32 });
+    const torch::Tensor fixed = torch::rand({ 1, 1, 32, 32, 32 });
+    LossWeights weights;
+    weights.routing = routing;
+    backwardTotalLoss(network->forward(moving, fixed), fixed, weights);
+    std::map<std::string, torch::Tensor> grads;
+    for (const auto & p : network->named_parameters())
+      grads[p.key()] = p.value().grad().defined() ? p.value().grad().clone() : torch::zeros_like(p.value());
+    return grads;
+  };
+  const auto without = gradients(0.0), with = gradients(1.0);
+  int gatesChanged = 0;
+  for (const auto & [name, g] : with)
+  {
+    const bool gate = name.find("shmoe.gate") != std::string::npos;
+    const double change = (g - without.at(name)).abs().max().item<double>();
+    if (gate)
+      gatesChanged += change > 0.0;
+    else
+      EXPECT_EQ(change, 0.0) << name << " learns from the routing loss";
+  }
+  EXPECT_EQ(gatesChanged, 4);
+}
+
+TEST(Losses, LocalCrossCorrelationEqualsTheDirectWindowSums)
+{
+  // The loss's separable box filters against window sums by one w^3 convolution.
+  torch::manual_seed(15);
+  namespace F = torch::nn::functional;
+  const torch::Tensor a = torch::rand({ 1, 1, 12, 10, 9 }, torch::kFloat64);
+  const torch::Tensor b = a * 0.5 + torch::rand({ 1, 1, 12, 10, 9 }, torch::kFloat64) * 0.5;
+  const int64_t w = 5;
+  const torch::Tensor kernel = torch::ones({ 1, 1, w, w, w }, torch::kFloat64);
+  auto sum = [&](const torch::Tensor & x) { return F::conv3d(x, kernel, F::Conv3dFuncOptions().padding(w / 2)); };
+  const torch::Tensor n = sum(torch::ones_like(a));
+  const torch::Tensor cross = sum(a * b) - sum(a) * sum(b) / n;
+  const torch::Tensor va = sum(a * a) - sum(a) * sum(a) / n, vb = sum(b * b) - sum(b) * sum(b) / n;
+  const double expected = 1.0 - (cross * cross / (va * vb + 1e-5)).mean().item<double>();
+  EXPECT_NEAR(localNormalizedCrossCorrelation(a, b, w).item<double>(), expected, 1e-10);
 }

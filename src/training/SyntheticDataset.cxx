@@ -7,10 +7,13 @@
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkImageRegionIterator.h"
+#include "itkFlipImageFilter.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
+#include "itkSmoothingRecursiveGaussianImageFilter.h"
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <random>
 
@@ -35,15 +38,111 @@ struct Atlas
   LabelImageType::Pointer labels;
 };
 
-// Atlases are read once per process and options.
+constexpr unsigned short kTissueLabel[3] = { 201, 202, 203 }; // CSF, GM, WM
+
+// The atlas labels where non-zero, else the image's tissue class inside the brain (non-zero
+// image voxels, 3-class Otsu on their intensities), on the image's grid.
+LabelImageType::Pointer
+labelsWithTissueClasses(const ImageType * image, const LabelImageType * labels)
+{
+  auto onImageGrid = itk::ResampleImageFilter<LabelImageType, LabelImageType>::New();
+  onImageGrid->SetInput(labels);
+  onImageGrid->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
+  onImageGrid->SetOutputParametersFromImage(image);
+  onImageGrid->Update();
+  LabelImageType::Pointer combined = onImageGrid->GetOutput();
+
+  const float * v = image->GetBufferPointer();
+  const size_t n = image->GetBufferedRegion().GetNumberOfPixels();
+  std::vector<float> brain;
+  for (size_t i = 0; i < n; ++i)
+    if (v[i] > 0.0f)
+      brain.push_back(v[i]);
+  if (brain.size() < 100)
+    throw DatasetError("the atlas image has too few non-zero voxels for tissue classes");
+  // Otsu's two thresholds on a 128-bin histogram of the brain's intensities.
+  const auto [lo, hi] = std::minmax_element(brain.begin(), brain.end());
+  std::vector<double> histogram(128, 0.0);
+  const double width = std::max(1e-6, static_cast<double>(*hi - *lo)) / 128.0;
+  for (float x : brain)
+    histogram[std::min<size_t>(127, static_cast<size_t>((x - *lo) / width))] += 1.0;
+  double best = -1.0;
+  size_t t1 = 1, t2 = 2;
+  const double total = static_cast<double>(brain.size());
+  std::vector<double> count(129, 0.0), moment(129, 0.0); // prefix sums
+  for (size_t b = 0; b < 128; ++b)
+  {
+    count[b + 1] = count[b] + histogram[b];
+    moment[b + 1] = moment[b] + histogram[b] * (b + 0.5);
+  }
+  for (size_t a = 1; a < 127; ++a)
+    for (size_t c = a + 1; c < 128; ++c)
+    {
+      // Between-class variance of [0, a), [a, c), [c, 128).
+      double between = 0.0;
+      for (auto [from, to] : { std::pair<size_t, size_t>{ 0, a }, { a, c }, { c, 128 } })
+      {
+        const double w = count[to] - count[from];
+        if (w > 0)
+          between += (moment[to] - moment[from]) * (moment[to] - moment[from]) / w;
+      }
+      between -= moment[128] * moment[128] / total;
+      if (between > best)
+      {
+        best = between;
+        t1 = a;
+        t2 = c;
+      }
+    }
+  const double threshold1 = *lo + t1 * width, threshold2 = *lo + t2 * width;
+  unsigned short * l = combined->GetBufferPointer();
+  for (size_t i = 0; i < n; ++i)
+    if (l[i] == 0 && v[i] > 0.0f)
+      l[i] = kTissueLabel[v[i] < threshold1 ? 0 : v[i] < threshold2 ? 1 : 2];
+  return combined;
+}
+
+// The atlas mirrored along index axis 0, AAL's left and right labels (1-108: odd, even) swapped.
+Atlas
+mirroredAtlas(const Atlas & atlas)
+{
+  itk::FixedArray<bool, 3> axes;
+  axes.Fill(false);
+  axes[0] = true;
+  auto flip = [&axes](auto image) {
+    using T = typename std::remove_pointer_t<decltype(image.GetPointer())>;
+    auto filter = itk::FlipImageFilter<T>::New();
+    filter->SetInput(image);
+    filter->SetFlipAxes(axes);
+    filter->FlipAboutOriginOff(); // mirrored in place: the same grid
+    filter->Update();
+    typename T::Pointer flipped = filter->GetOutput();
+    flipped->DisconnectPipeline();
+    flipped->CopyInformation(image); // keep the atlas's own origin and direction
+    return flipped;
+  };
+  Atlas mirrored{ flip(atlas.image), atlas.labels ? flip(atlas.labels) : nullptr };
+  if (mirrored.labels)
+  {
+    unsigned short * l = mirrored.labels->GetBufferPointer();
+    for (size_t i = 0, n = mirrored.labels->GetBufferedRegion().GetNumberOfPixels(); i < n; ++i)
+      if (l[i] >= 1 && l[i] <= 108)
+        l[i] = l[i] % 2 ? l[i] + 1 : l[i] - 1;
+  }
+  return mirrored;
+}
+
+// Atlases are read once per process and options (with their tissue classes and mirror image
+// when asked).
 const Atlas &
-loadAtlas(const SyntheticDatasetOptions & options)
+loadAtlas(const SyntheticDatasetOptions & options, bool mirrored = false)
 {
   static std::mutex mutex;
   static std::map<std::string, Atlas> cache;
   std::lock_guard<std::mutex> lock(mutex);
   ensureImageIO();
-  const std::string key = options.atlasImage + "|" + options.atlasLabels;
+  const std::string key = options.atlasImage + "|" + options.atlasLabels + (options.tissueLabels ? "|tissue" : "") +
+                          (mirrored ? "|mirrored" : "");
   auto found = cache.find(key);
   if (found != cache.end())
     return found->second;
@@ -59,6 +158,14 @@ loadAtlas(const SyntheticDatasetOptions & options)
   }
   if (!options.atlasLabels.empty())
     atlas.labels = readLabelMap(options.atlasLabels);
+  if (options.tissueLabels)
+  {
+    if (!atlas.labels)
+      throw DatasetError("tissue_labels needs atlas labels");
+    atlas.labels = labelsWithTissueClasses(atlas.image, atlas.labels);
+  }
+  if (mirrored)
+    atlas = mirroredAtlas(atlas);
   return cache.emplace(key, atlas).first->second;
 }
 
@@ -124,7 +231,17 @@ syntheticSubjectSeed(uint64_t seed, const std::string & split, size_t index)
 Subject
 generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subjectSeed, const std::string & id)
 {
-  const Atlas & atlas = loadAtlas(options);
+  // The variety options draw from their own stream (SyntheticDatasetOptions).
+  Random variety(splitmix(subjectSeed ^ 0x7661726965747921ULL));
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const bool mirrored = options.flipFraction > 0.0 && unit(variety) < options.flipFraction;
+  const bool labelContrast = options.labelContrastFraction > 0.0 && unit(variety) < options.labelContrastFraction;
+  const double velocityStd = options.velocityStdMax > options.velocityStd
+                               ? options.velocityStd + (options.velocityStdMax - options.velocityStd) * unit(variety)
+                               : options.velocityStd;
+  const Atlas & atlas = loadAtlas(options, mirrored);
+  if (options.labelContrastFraction > 0.0 && !options.tissueLabels)
+    throw DatasetError("label_contrast_fraction > 0 needs tissue_labels (the image is drawn from the label map)");
   Random random(subjectSeed);
   std::normal_distribution<double> normal(0.0, 1.0);
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
@@ -137,7 +254,7 @@ generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subje
     [&](Random & r) {
       itk::Vector<double, 3> v;
       for (unsigned a = 0; a < 3; ++a)
-        v[a] = options.velocityStd * normal(r);
+        v[a] = velocityStd * normal(r);
       return v;
     },
     random);
@@ -194,6 +311,35 @@ generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subje
     resampleLabels->SetOutputParametersFromImage(grid);
     resampleLabels->Update();
     subject.labels = resampleLabels->GetOutput();
+  }
+
+  if (labelContrast)
+  {
+    // An image drawn from the subject's label map: a random mean per tissue class, a small
+    // jitter per label, background 0, then a blur of up to one voxel (partial volume).
+    std::normal_distribution<double> jitter(0.0, 0.03);
+    double classMean[3];
+    for (double & m : classMean)
+      m = 0.1 + 0.9 * unit(variety);
+    std::map<unsigned short, float> intensity{ { 0, 0.0f } };
+    const unsigned short * l = subject.labels->GetBufferPointer();
+    float * out = subject.image->GetBufferPointer();
+    for (size_t i = 0, n = subject.image->GetBufferedRegion().GetNumberOfPixels(); i < n; ++i)
+    {
+      auto found = intensity.find(l[i]);
+      if (found == intensity.end())
+      {
+        const int tissue = l[i] == kTissueLabel[0] ? 0 : l[i] == kTissueLabel[2] ? 2 : 1; // atlas labels: GM
+        found = intensity.emplace(l[i], static_cast<float>(std::max(0.0, classMean[tissue] + jitter(variety)))).first;
+      }
+      out[i] = found->second;
+    }
+    auto blur = itk::SmoothingRecursiveGaussianImageFilter<ImageType, ImageType>::New();
+    blur->SetInput(subject.image);
+    blur->SetSigma(std::max(1e-3, unit(variety)) * subject.image->GetSpacing()[0]);
+    blur->Update();
+    subject.image = blur->GetOutput();
+    subject.image->DisconnectPipeline();
   }
 
   // Intensity augmentation.

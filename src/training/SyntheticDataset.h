@@ -35,6 +35,24 @@ struct SyntheticDatasetOptions
   double gammaStd = 0.2;
   double biasStd = 0.1;
   double noiseStd = 0.02;
+
+  // Anatomical and contrast variety (SynthMorph-like, Hoffmann et al. 2022); all off by
+  // default, and each draws from its own random stream, so turning one on changes no other
+  // subject property (the default test pairs stay the same).
+  // velocityStdMax > velocityStd: each subject draws its velocity std in [velocityStd, max].
+  double velocityStdMax = 0.0;
+  // This fraction of subjects gets an image drawn from the atlas label map rather than the
+  // atlas intensities: each tissue class (CSF, GM, WM) a random mean in [0.1, 1], each label a
+  // small jitter of its class's mean, then a random blur (sigma up to one voxel) before the
+  // gamma, bias and noise above.
+  double labelContrastFraction = 0.0;
+  // The subject's label map: the atlas labels where they are non-zero, elsewhere in the brain
+  // the atlas image's tissue classes (3-class Otsu of its non-zero voxels) as 201 (CSF),
+  // 202 (GM), 203 (WM). Off: the atlas labels alone.
+  bool tissueLabels = false;
+  // This fraction of subjects is built from the atlas mirrored left-right (index axis 0), its
+  // AAL labels 1-108 swapped between sides (AAL's odd = left, even = right).
+  double flipFraction = 0.0;
 };
 
 // The seed of subject `index` of `split` ("train", "val", "test").

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iomanip>
 #include <random>
+#include <set>
 #include <sstream>
 
 namespace shmoareg::training {
@@ -135,13 +136,22 @@ TrainingOptions::toJson() const
                { "translation_mm", s.translationMm },
                { "gamma_std", s.gammaStd },
                { "bias_std", s.biasStd },
-               { "noise_std", s.noiseStd } } },
+               { "noise_std", s.noiseStd },
+               { "velocity_std_max", s.velocityStdMax },
+               { "label_contrast_fraction", s.labelContrastFraction },
+               { "tissue_labels", s.tissueLabels },
+               { "flip_fraction", s.flipFraction } } },
            { "grid", grid },
            { "centre_crop_mm", centreCropMm },
            { "iterations", iterations },
            { "learning_rate", learningRate },
+           { "lr_schedule", learningRateSchedule },
+           { "warmup_iterations", warmupIterations },
+           { "min_learning_rate", minLearningRate },
+           { "initial_model", initialModel },
            { "lambda_r", weights.regularization },
            { "lambda_rc", weights.routing },
+           { "lambda_dice", weights.dice },
            { "similarity", similarityName(weights.similarity) },
            { "validation_interval", validationInterval },
            { "checkpoint_interval", checkpointInterval },
@@ -179,6 +189,20 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
         o.iterations = v.get<int64_t>();
       else if (k == "learning_rate")
         o.learningRate = v.get<double>();
+      else if (k == "lr_schedule")
+      {
+        o.learningRateSchedule = v.get<std::string>();
+        if (o.learningRateSchedule != "constant" && o.learningRateSchedule != "cosine")
+          throw std::invalid_argument("lr_schedule must be constant or cosine, got '" + o.learningRateSchedule + "'");
+      }
+      else if (k == "warmup_iterations")
+        o.warmupIterations = v.get<int64_t>();
+      else if (k == "min_learning_rate")
+        o.minLearningRate = v.get<double>();
+      else if (k == "initial_model")
+        o.initialModel = v.get<std::string>();
+      else if (k == "lambda_dice")
+        o.weights.dice = v.get<double>();
       else if (k == "lambda_r")
         o.weights.regularization = v.get<double>();
       else if (k == "lambda_rc")
@@ -245,6 +269,14 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
             s.biasStd = x.get<double>();
           else if (n == "noise_std")
             s.noiseStd = x.get<double>();
+          else if (n == "velocity_std_max")
+            s.velocityStdMax = x.get<double>();
+          else if (n == "label_contrast_fraction")
+            s.labelContrastFraction = x.get<double>();
+          else if (n == "tissue_labels")
+            s.tissueLabels = x.get<bool>();
+          else if (n == "flip_fraction")
+            s.flipFraction = x.get<double>();
           else
             throw std::invalid_argument("unknown synthetic-data field '" + n + "'");
         }
@@ -260,6 +292,14 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
   if (o.iterations < 0 || o.learningRate <= 0 || o.validationInterval < 1 || o.checkpointInterval < 1 ||
       o.logInterval < 1)
     throw std::invalid_argument("iterations must be >= 0, the learning rate > 0 and every interval >= 1");
+  if (o.warmupIterations < 0 || o.minLearningRate < 0 || o.minLearningRate > o.learningRate || o.weights.dice < 0)
+    throw std::invalid_argument(
+      "warmup_iterations and lambda_dice must be >= 0, min_learning_rate in [0, learning_rate]");
+  const auto & syn = o.synthetic;
+  if (syn.labelContrastFraction < 0 || syn.labelContrastFraction > 1 || syn.flipFraction < 0 || syn.flipFraction > 1)
+    throw std::invalid_argument("label_contrast_fraction and flip_fraction must be in [0, 1]");
+  if (syn.velocityStdMax > 0 && syn.velocityStdMax < syn.velocityStd)
+    throw std::invalid_argument("velocity_std_max must be 0 (off) or at least velocity_std");
   for (int n : o.grid)
     if (n < 8 || n > 512)
       throw std::invalid_argument("grid sizes must be in [8, 512]");
@@ -372,6 +412,19 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
 }
 
 double
+scheduledLearningRate(const TrainingOptions & o, int64_t iteration)
+{
+  if (iteration < o.warmupIterations)
+    return o.learningRate * static_cast<double>(iteration + 1) / static_cast<double>(o.warmupIterations);
+  if (o.learningRateSchedule == "constant" || o.iterations <= o.warmupIterations)
+    return o.learningRate;
+  const double progress = std::min(
+    1.0, static_cast<double>(iteration - o.warmupIterations) / static_cast<double>(o.iterations - o.warmupIterations));
+  return o.minLearningRate +
+         0.5 * (o.learningRate - o.minLearningRate) * (1.0 + std::cos(3.14159265358979323846 * progress));
+}
+
+double
 meanDice(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels)
 {
   const torch::Tensor labels = std::get<0>(torch::_unique(fixedLabels.flatten(), /*sorted=*/true));
@@ -431,6 +484,42 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   if (valPairs.size() > options.validationPairs)
     valPairs.resize(std::max<size_t>(1, options.validationPairs));
 
+  // Channels of the one-hot label maps of the Dice term: every label value of the training and
+  // validation subjects (0 first: the background channel the loss leaves out).
+  std::vector<double> labelValues;
+  std::vector<torch::Tensor> trainLabelIndex, valLabelIndex;
+  if (options.weights.dice > 0.0)
+  {
+    std::set<double> values{ 0.0 };
+    for (const auto * subjects : { &trainSubjects, &valSubjects })
+      for (const auto & p : *subjects)
+      {
+        if (!p.labels.defined())
+          throw DatasetError("lambda_dice > 0 needs label maps for every subject; '" + p.id + "' has none");
+        const torch::Tensor unique = std::get<0>(torch::_unique(p.labels.flatten().cpu(), /*sorted=*/true));
+        for (int64_t i = 0; i < unique.numel(); ++i)
+          values.insert(unique[i].item<double>());
+      }
+    labelValues.assign(values.begin(), values.end());
+    const torch::Tensor table = torch::tensor(labelValues, torch::kFloat32).to(device);
+    auto indexOf = [&](const PreparedSubject & p) { // label value -> channel, by sorted search
+      return torch::searchsorted(table, p.labels.flatten().contiguous()).view_as(p.labels).to(torch::kInt64);
+    };
+    for (const auto & p : trainSubjects)
+      trainLabelIndex.push_back(indexOf(p));
+    for (const auto & p : valSubjects)
+      valLabelIndex.push_back(indexOf(p));
+    log << "Dice term on " << labelValues.size() - 1 << " labels (weight " << options.weights.dice << ")\n";
+  }
+  auto oneHot = [&](const torch::Tensor & index) { // [1, 1, D, H, W] -> [1, L, D, H, W]
+    return torch::one_hot(index.squeeze(1), static_cast<int64_t>(labelValues.size()))
+      .permute({ 0, 4, 1, 2, 3 })
+      .to(torch::kFloat32);
+  };
+  auto labelMapsOf = [&](const std::vector<torch::Tensor> & index, size_t moving, size_t fixed) {
+    return LabelMaps{ oneHot(index[moving]), oneHot(index[fixed]) };
+  };
+
   torch::manual_seed(options.seed);
   RegistrationNetwork network(networkConfig(options));
   network->to(device);
@@ -450,21 +539,47 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     setTorchRandomState(readCheckpointTensor(checkpointPath, "torch_random_state"));
     log << "resuming at iteration " << start << " from " << checkpointPath << "\n";
   }
+  else if (!options.initialModel.empty())
+  {
+    std::string provenance;
+    readCheckpointConfig(options.initialModel, &provenance);
+    loadCheckpointInto(options.initialModel, network);
+    network->to(device);
+    const auto recorded = nlohmann::json::parse(provenance, nullptr, /*allow_exceptions=*/false);
+    start = recorded.is_object() && recorded.contains("iterations") ? recorded["iterations"].get<int64_t>() : 0;
+    if (start >= options.iterations)
+      throw std::invalid_argument("the initial model '" + options.initialModel + "' has " + std::to_string(start) +
+                                  " iterations already; ask for more than that in total");
+    // Fresh draws, not the first run's again.
+    sampler.seed(options.seed + static_cast<uint64_t>(start));
+    torch::manual_seed(options.seed + static_cast<uint64_t>(start));
+    log << "starting from the weights of " << options.initialModel << " at iteration " << start
+        << " (a fresh optimiser state)\n";
+  }
   std::ofstream csv(logPath, resume ? std::ios::app : std::ios::trunc);
   if (!resume)
-    csv << "iteration,split,total,similarity,smoothness,routing,moa_balance,moa_z,dice,seconds\n";
+    csv << "iteration,split,total,similarity,smoothness,routing,moa_balance,moa_z,dice,seconds,dice_loss,"
+           "learning_rate,brain_expert_shares\n";
   csv << std::setprecision(8);
 
   TrainingResult result;
   const auto clock = std::chrono::steady_clock::now;
   const auto started = clock();
   auto elapsed = [&] { return std::chrono::duration<double>(clock() - started).count(); };
-  auto writeRow = [&](int64_t iteration, const char * split, const LossValues & v, double dice) {
+  auto writeRow = [&](int64_t iteration,
+                      const char * split,
+                      const LossValues & v,
+                      double dice,
+                      double learningRate,
+                      const std::string & expertShares) {
     csv << iteration << "," << split << "," << v.total << "," << v.similarity << "," << v.smoothness << "," << v.routing
         << "," << v.moaLoadBalance << "," << v.moaRouterZ << ",";
     if (dice >= 0)
       csv << dice;
-    csv << "," << elapsed() << "\n";
+    csv << "," << elapsed() << "," << v.dice << ",";
+    if (learningRate > 0)
+      csv << learningRate;
+    csv << "," << expertShares << "\n";
     csv.flush();
   };
   auto validate = [&](int64_t iteration) {
@@ -473,15 +588,31 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     LossValues mean;
     double dice = 0.0, identity = 0.0;
     bool labelled = true;
+    torch::Tensor expertVoxels, brainVoxels; // full-resolution SHMoE choices inside the fixed brain
     for (const auto & p : valPairs)
     {
       const auto & m = valSubjects[p.first];
       const auto & f = valSubjects[p.second];
       const RegistrationOutput out = network->forward(m.image, f.image);
-      const LossValues v = evaluateLoss(out, f.image, options.weights);
+      LabelMaps maps;
+      if (!labelValues.empty())
+        maps = labelMapsOf(valLabelIndex, p.first, p.second);
+      const LossValues v = evaluateLoss(out, f.image, options.weights, labelValues.empty() ? nullptr : &maps);
       mean.total += v.total / valPairs.size();
       mean.similarity += v.similarity / valPairs.size();
       mean.smoothness += v.smoothness / valPairs.size();
+      mean.dice += v.dice / valPairs.size();
+      if (!out.routing.empty())
+      {
+        const ExpertRouting & full = out.routing.back();
+        const int64_t experts = full.gateLogits.size(2);
+        const torch::Tensor brain = (f.image > 0.05).to(torch::kFloat32); // [1, 1, D, H, W]
+        const torch::Tensor chosen =
+          torch::one_hot(full.expertIds, experts).to(torch::kFloat32) * brain.unsqueeze(-1); // [1, 3, D, H, W, E]
+        const torch::Tensor counts = chosen.sum({ 0, 2, 3, 4 }).cpu();                       // [3, E]
+        expertVoxels = expertVoxels.defined() ? expertVoxels + counts : counts;
+        brainVoxels = brainVoxels.defined() ? brainVoxels + brain.sum().cpu() : brain.sum().cpu();
+      }
       labelled = labelled && m.labels.defined() && f.labels.defined();
       if (labelled)
       {
@@ -490,10 +621,25 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       }
     }
     network->train();
-    writeRow(iteration, "val", mean, labelled ? dice : -1.0);
+    // Per direction, the share of brain voxels that each expert predicts ("d0: a b c; d1: ...").
+    std::ostringstream shares;
+    if (expertVoxels.defined())
+    {
+      const torch::Tensor share = expertVoxels / brainVoxels.clamp_min(1.0);
+      shares << std::setprecision(3);
+      for (int64_t d = 0; d < share.size(0); ++d)
+      {
+        shares << (d ? "; " : "") << "d" << d << ":";
+        for (int64_t e = 0; e < share.size(1); ++e)
+          shares << " " << share[d][e].item<double>();
+      }
+    }
+    writeRow(iteration, "val", mean, labelled ? dice : -1.0, -1.0, shares.str());
     log << "validation at " << iteration << ": loss " << mean.total;
     if (labelled)
       log << ", Dice " << dice << " (identity " << identity << ")";
+    if (expertVoxels.defined())
+      log << ", brain voxels per expert (full resolution) " << shares.str();
     log << "\n";
     result.identityDice = identity;
     result.lastValidationDice = dice;
@@ -522,8 +668,8 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
                    &optimizer);
   };
 
-  if (start == 0)
-    result.firstValidationLoss = result.lastValidationLoss = validate(0);
+  if (!resume)
+    result.firstValidationLoss = result.lastValidationLoss = validate(start);
   StopSignalGuard stopGuard;
   network->train();
   int64_t done = start;
@@ -533,19 +679,26 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     const auto & pair = trainPairs[sampler() % trainPairs.size()];
     const auto & m = trainSubjects[pair.first];
     const auto & f = trainSubjects[pair.second];
+    const double learningRate = scheduledLearningRate(options, iteration);
+    for (auto & group : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions &>(group.options()).lr(learningRate);
     optimizer.zero_grad();
-    const LossValues v = backwardTotalLoss(network->forward(m.image, f.image), f.image, options.weights);
+    LabelMaps maps;
+    if (!labelValues.empty())
+      maps = labelMapsOf(trainLabelIndex, pair.first, pair.second);
+    const LossValues v = backwardTotalLoss(
+      network->forward(m.image, f.image), f.image, options.weights, labelValues.empty() ? nullptr : &maps);
     optimizer.step();
     done = iteration + 1;
-    writeRow(done, "train", v, -1.0);
+    writeRow(done, "train", v, -1.0, learningRate, "");
     const bool last = done == options.iterations;
     if (done % options.logInterval == 0 || last)
     {
       const double rate = (done - start) / std::max(1e-9, std::chrono::duration<double>(clock() - loopStarted).count());
       log << "iter " << done << "/" << options.iterations << " | loss " << v.total << " (sim " << v.similarity
-          << ", smooth " << v.smoothness << ", rc " << v.routing << ") | " << std::setprecision(3) << rate
-          << " it/s | ETA " << formatDuration((options.iterations - done) / std::max(rate, 1e-9))
-          << std::setprecision(6) << "\n";
+          << ", smooth " << v.smoothness << ", rc " << v.routing << ", dice " << v.dice << ", lr " << learningRate
+          << ") | " << std::setprecision(3) << rate << " it/s | ETA "
+          << formatDuration((options.iterations - done) / std::max(rate, 1e-9)) << std::setprecision(6) << "\n";
       log.flush();
     }
     if (done % options.validationInterval == 0 || last)

@@ -26,8 +26,17 @@ struct TrainingOptions
   // The paper's centre crop: a box of this physical size (mm, i j k) centred in each subject,
   // before resampling onto the network grid; 0 keeps an axis whole.
   std::array<double, 3> centreCropMm{ 0.0, 0.0, 0.0 };
-  int64_t iterations = 1000;
+  int64_t iterations = 1000; // in total, counting those of initialModel
   double learningRate = 1e-4;
+  // Learning-rate schedule: a linear warm-up over warmupIterations, then "constant" or "cosine"
+  // (from learningRate down to minLearningRate at `iterations`). A function of the iteration
+  // alone, so a resumed run follows it exactly.
+  std::string learningRateSchedule = "constant";
+  int64_t warmupIterations = 0;
+  double minLearningRate = 0.0;
+  // Start from this model's weights (an exported model.pt: a fresh Adam state) and count on
+  // from its recorded iterations; its configuration must equal the one configured here.
+  std::string initialModel;
   LossWeights weights;
   int64_t validationInterval = 100;
   int64_t checkpointInterval = 100;
@@ -62,6 +71,10 @@ struct PreparedSubject
   torch::Tensor labels;
   std::array<double, 3> voxelMm{ 0.0, 0.0, 0.0 }; // the network grid's voxel size
 };
+// The learning rate at `iteration` (0-based) under the options' schedule.
+double
+scheduledLearningRate(const TrainingOptions & options, int64_t iteration);
+
 PreparedSubject
 prepareSubject(const Subject & subject,
                const std::array<int, 3> & grid,

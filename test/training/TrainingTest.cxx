@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -241,6 +243,7 @@ TEST_F(Folder, AFewIterationsLowerTheLossAndRaiseDice)
   const std::string manifest = writeTinyPairManifest(m_Root.string());
   TrainingOptions options = tinyTraining(manifest, path("run"));
   options.iterations = 80;
+  options.learningRate = 1e-3; // at 3e-3 the tiny pair overshoots: Dice oscillates round the identity's
   options.validationInterval = 20;
   std::ostringstream log;
   const TrainingResult result = train(options, false, log);
@@ -329,4 +332,131 @@ TEST(TrainingOptions, ConfigurationErrors)
   EXPECT_EQ(o.grid[2], 48);
   EXPECT_EQ(o.weights.similarity, Similarity::LocalNormalizedCrossCorrelation);
   EXPECT_EQ(o.weights.regularization, 0.1);
+}
+
+TEST(TrainingOptions, LearningRateSchedules)
+{
+  TrainingOptions o;
+  applyTrainingOptions({ { "learning_rate", 1e-3 },
+                         { "lr_schedule", "cosine" },
+                         { "warmup_iterations", 10 },
+                         { "min_learning_rate", 1e-4 },
+                         { "iterations", 110 } },
+                       o);
+  EXPECT_NEAR(scheduledLearningRate(o, 0), 1e-4, 1e-12); // warm-up: (i + 1) / 10 of the rate
+  EXPECT_NEAR(scheduledLearningRate(o, 9), 1e-3, 1e-12);
+  EXPECT_NEAR(scheduledLearningRate(o, 10), 1e-3, 1e-12);   // cosine from the top ...
+  EXPECT_NEAR(scheduledLearningRate(o, 60), 5.5e-4, 1e-12); // ... half way ...
+  EXPECT_NEAR(scheduledLearningRate(o, 110), 1e-4, 1e-12);  // ... to the floor
+  applyTrainingOptions({ { "lr_schedule", "constant" } }, o);
+  EXPECT_NEAR(scheduledLearningRate(o, 60), 1e-3, 1e-12);
+  EXPECT_THROW(applyTrainingOptions({ { "lr_schedule", "sawtooth" } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "min_learning_rate", 1.0 } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "lambda_dice", -1.0 } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "synthetic", { { "flip_fraction", 2.0 } } } }, o), std::invalid_argument);
+}
+
+TEST(SyntheticDataset, TissueLabelsLabelContrastAndMirroring)
+{
+  SyntheticDatasetOptions options = smallSynthetic();
+  options.translationMm = 0.0;
+  options.rotationDegrees = 0.0;
+  options.scale = 0.0;
+  options.velocityStd = 1e-6; // (nearly) the atlas itself
+  const Subject plain = generateSyntheticSubject(options, 42, "plain");
+  options.tissueLabels = true;
+  const Subject tissue = generateSyntheticSubject(options, 42, "tissue");
+  // The same image; the labels add the three tissue classes where AAL is 0 inside the brain.
+  const size_t n = plain.image->GetBufferedRegion().GetNumberOfPixels();
+  EXPECT_TRUE(
+    std::equal(plain.image->GetBufferPointer(), plain.image->GetBufferPointer() + n, tissue.image->GetBufferPointer()));
+  std::map<unsigned short, size_t> count;
+  size_t changedAal = 0;
+  for (size_t i = 0; i < n; ++i)
+  {
+    const unsigned short a = plain.labels->GetBufferPointer()[i], b = tissue.labels->GetBufferPointer()[i];
+    ++count[b];
+    changedAal += a != 0 && a != b;
+  }
+  EXPECT_EQ(changedAal, 0u);
+  for (unsigned short t : { 201, 202, 203 })
+    EXPECT_GT(count[t], n / 500) << "tissue class " << t; // AAL already covers most grey matter
+  // WM (203) is brighter than CSF (201) in the T1 atlas.
+  double csf = 0, wm = 0;
+  for (size_t i = 0; i < n; ++i)
+  {
+    const unsigned short b = tissue.labels->GetBufferPointer()[i];
+    csf += b == 201 ? tissue.image->GetBufferPointer()[i] / count[201] : 0.0;
+    wm += b == 203 ? tissue.image->GetBufferPointer()[i] / count[203] : 0.0;
+  }
+  EXPECT_GT(wm, csf);
+
+  // Label contrast: the image is a function of the labels (one value per label before blur,
+  // noise and bias: with those off and no blur beyond a tenth of a voxel, nearly constant).
+  options.labelContrastFraction = 1.0;
+  options.gammaStd = options.biasStd = options.noiseStd = 0.0;
+  const Subject drawn = generateSyntheticSubject(options, 42, "drawn");
+  EXPECT_FALSE(
+    std::equal(drawn.image->GetBufferPointer(), drawn.image->GetBufferPointer() + n, tissue.image->GetBufferPointer()));
+  EXPECT_TRUE(std::equal(
+    drawn.labels->GetBufferPointer(), drawn.labels->GetBufferPointer() + n, tissue.labels->GetBufferPointer()));
+
+  // Mirroring: Precentral_L (1) of the mirrored subject lies where the plain one has
+  // Precentral_R (2), mirrored along index axis 0.
+  options.labelContrastFraction = 0.0;
+  options.tissueLabels = false;
+  options.flipFraction = 1.0;
+  const Subject mirrored = generateSyntheticSubject(options, 42, "mirrored");
+  const auto size = plain.labels->GetLargestPossibleRegion().GetSize();
+  size_t agree = 0, left = 0;
+  for (itk::IndexValueType k = 0; k < static_cast<itk::IndexValueType>(size[2]); ++k)
+    for (itk::IndexValueType j = 0; j < static_cast<itk::IndexValueType>(size[1]); ++j)
+      for (itk::IndexValueType i = 0; i < static_cast<itk::IndexValueType>(size[0]); ++i)
+        if (mirrored.labels->GetPixel({ { i, j, k } }) == 1)
+        {
+          ++left;
+          const itk::IndexValueType mi = static_cast<itk::IndexValueType>(size[0]) - 1 - i;
+          agree += plain.labels->GetPixel({ { mi, j, k } }) == 2;
+        }
+  ASSERT_GT(left, 50u);
+  EXPECT_GT(static_cast<double>(agree) / left, 0.8); // resampling onto the 3 mm grid blurs edges
+
+  options.flipFraction = 0.0;
+  options.labelContrastFraction = 0.5; // needs tissue labels
+  EXPECT_NE(errorOf([&] { generateSyntheticSubject(options, 42, "x"); }).find("tissue_labels"), std::string::npos);
+}
+
+TEST_F(Folder, DiceTermAndContinuingFromAModel)
+{
+  const std::string manifest = writeTinyPairManifest(m_Root.string());
+  TrainingOptions options = tinyTraining(manifest, path("first"));
+  options.iterations = 30;
+  options.validationInterval = 30;
+  options.weights.dice = 1.0;
+  options.weights.similarity = Similarity::LocalNormalizedCrossCorrelation;
+  options.learningRateSchedule = "cosine";
+  options.warmupIterations = 5;
+  std::ostringstream log;
+  const TrainingResult first = train(options, false, log);
+  EXPECT_NE(log.str().find("Dice term on"), std::string::npos) << log.str();
+  EXPECT_GT(first.lastValidationDice, first.identityDice);
+  // The log has the Dice term and the learning rate as columns.
+  std::ifstream csv(path("first/log.csv"));
+  std::string header, row;
+  std::getline(csv, header);
+  EXPECT_NE(header.find("dice_loss,learning_rate"), std::string::npos) << header;
+
+  // Continue from the exported model: the count goes on from 30, with a fresh optimiser.
+  options.initialModel = path("first/model.pt");
+  options.output = path("second");
+  options.iterations = 40;
+  const TrainingResult second = train(options, false, log);
+  EXPECT_EQ(second.iterations, 40);
+  std::string provenance;
+  readCheckpointConfig(path("second/model.pt"), &provenance);
+  EXPECT_NE(provenance.find("\"iterations\":40"), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find("\"initial_model\""), std::string::npos);
+  options.iterations = 30; // no more than the model has
+  options.output = path("third");
+  EXPECT_NE(errorOf([&] { train(options, false, log); }).find("has 30 iterations already"), std::string::npos);
 }

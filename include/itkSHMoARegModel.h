@@ -28,6 +28,7 @@
 #include "itkVectorImage.h"
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,60 @@ public:
     double SmoothnessWeight{ 0.3 };
     double FoldingWeight{ 1.0 };
   };
+
+  /** Multi-level refinement in physical space after the network (src/network/
+   * MultiLevelRefinement.h): coarse to fine over grids of the fixed image's extent whose voxels
+   * are VoxelScale times its smallest voxel (1: its own grid), a contrast-robust similarity,
+   * diffusion regularisation in mm, a folding penalty and a field smoothed each iteration. No
+   * levels: no refinement. */
+  struct RefinementLevel
+  {
+    double VoxelScale{ 1.0 };
+    unsigned int Iterations{ 50 };
+  };
+  struct RefinementSettings
+  {
+    std::vector<RefinementLevel> Levels;
+    std::string Similarity{ "ncc" }; /** "ncc" (local NCC), "mind" (MIND-SSC) or "mse" */
+    unsigned int NCCWindow{ 5 };     /** voxels of each level, odd */
+    double LearningRate{ 0.5 };      /** Adam step in voxels of each level */
+    double SmoothnessWeight{ 0.5 };
+    double FoldingWeight{ 1.0 };
+    unsigned int SmoothingPasses{ 2 }; /** 3^3 averaging filters on the field each iteration */
+    /** Stop each level once (loss[i - window] - loss[i]) / |loss[i - window]| < tolerance. */
+    bool AutoStop{ false };
+    unsigned int AutoStopWindow{ 10 };
+    double AutoStopTolerance{ 1e-3 };
+  };
+  struct RefinementLevelReport
+  {
+    std::array<SizeValueType, 3> Size{};
+    std::array<double, 3> Spacing{}; /** mm, i j k */
+    unsigned int Iterations{ 0 };
+    double FirstLoss{ 0.0 };
+    double FinalLoss{ 0.0 };
+    double Seconds{ 0.0 };
+  };
+  using RefinementProgressCallback = std::function<void(size_t level, const RefinementLevelReport &)>;
+
+  /** "none", "fast" or "accurate" (register --refinement); throws ExceptionObject otherwise. */
+  static RefinementSettings
+  GetRefinementPreset(const std::string & name);
+
+  /** Refines `initial` (voxels of the fixed grid, components i j k) between `fixed` and
+   * `moving` (the moving image already on the fixed grid, intensities in [0, 1]); the masks
+   * (optional, fixed grid, non-zero inside) restrict the similarity. Returns the refined field
+   * in voxels of the fixed grid; the model's weights are not used or changed (only its device
+   * and, for the diffeomorphic variant, its integration). */
+  VoxelDisplacementFieldType::Pointer
+  Refine(const NetworkImageType * fixed,
+         const NetworkImageType * moving,
+         const VoxelDisplacementFieldType * initial,
+         const RefinementSettings & settings,
+         const NetworkImageType * fixedMask = nullptr,
+         const NetworkImageType * movingMask = nullptr,
+         std::vector<RefinementLevelReport> * report = nullptr,
+         const RefinementProgressCallback & progress = {}) const;
 
   /** The names of the built-in configurations (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg,
    * SHMoAReg_diff). */

@@ -150,6 +150,36 @@ public:
   /** The grid size of the last update. */
   itkGetConstReferenceMacro(UsedNetworkGridSize, GridSizeType);
 
+  /** Multi-level refinement in physical space after the network, on the fixed image's extent
+   * (SHMoARegModel::RefinementSettings; default: no levels, the network's field). The moving
+   * image is seen through the initial transform, the masks restrict the similarity, and the
+   * shared model is never modified. With a refinement the inverse field is always computed by
+   * fixed-point iteration (the network's exact inverse is not the refined field's). */
+  using RefinementSettingsType = SHMoARegModel::RefinementSettings;
+  using RefinementReportType = std::vector<SHMoARegModel::RefinementLevelReport>;
+  void
+  SetRefinementSettings(const RefinementSettingsType & settings)
+  {
+    m_RefinementSettings = settings;
+    this->Modified();
+  }
+  itkGetConstReferenceMacro(RefinementSettings, RefinementSettingsType);
+  /** A named setting: "none", "fast" or "accurate" (SHMoARegModel::GetRefinementPreset). */
+  void
+  SetRefinement(const std::string & name)
+  {
+    this->SetRefinementSettings(SHMoARegModel::GetRefinementPreset(name));
+  }
+  /** Each level of the last update's refinement: grid, iterations run, losses, seconds. */
+  itkGetConstReferenceMacro(RefinementReport, RefinementReportType);
+  /** Seconds of the last update's refinement. */
+  itkGetConstMacro(RefinementSeconds, double);
+  /** Skip the network: the refinement starts from the identity (to measure what the network
+   * contributes); the model still gives the device. Default off. */
+  itkSetMacro(StartFromIdentity, bool);
+  itkGetConstMacro(StartFromIdentity, bool);
+  itkBooleanMacro(StartFromIdentity);
+
   DisplacementFieldType *
   GetDisplacementField()
   {
@@ -269,6 +299,10 @@ private:
   double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };
   double m_InstanceOptimizationFoldingWeight{ ModelType::InstanceOptimizationSettings().FoldingWeight };
   GridSizeType m_UsedNetworkGridSize;
+  RefinementSettingsType m_RefinementSettings;
+  RefinementReportType m_RefinementReport;
+  double m_RefinementSeconds{ 0.0 };
+  bool m_StartFromIdentity{ false };
   typename NetworkSourceType::Pointer m_NetworkSource;
 };
 

@@ -30,6 +30,7 @@
 #include "itkWarpImageFilter.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace itk {
@@ -286,47 +287,92 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   // Progress weights: the network dominates; the warps share the last tenth.
   const float warpWeight = labels ? 0.05f : 0.1f;
 
-  // 1-2. Both images onto the network grid, intensities to [0, 1].
-  m_UsedNetworkGridSize = this->ResolveNetworkGridSize(model);
-  const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize);
-  const auto fixedOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, grid);
-  this->UpdateProgress(0.05f);
-  this->CheckAbort();
   const auto initial = this->MakeInitialTransform();
-  const auto movingOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(moving, grid, initial.GetPointer());
-  this->UpdateProgress(0.1f);
-  this->CheckAbort();
+  const bool refine = !m_RefinementSettings.Levels.empty();
+  typename NetworkFieldType::Pointer physical; // fixed -> moving (through t0), mm, on the fixed grid
+  if (m_StartFromIdentity)
+  {
+    physical = NetworkFieldType::New();
+    physical->CopyInformation(fixed);
+    physical->SetRegions(fixed->GetLargestPossibleRegion());
+    physical->Allocate();
+    physical->FillBuffer(typename NetworkFieldType::PixelType(0.0f));
+  }
+  else
+  {
+    // 1-2. Both images onto the network grid, intensities to [0, 1].
+    m_UsedNetworkGridSize = this->ResolveNetworkGridSize(model);
+    const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize);
+    const auto fixedOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, grid);
+    this->UpdateProgress(0.05f);
+    this->CheckAbort();
+    const auto movingOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(moving, grid, initial.GetPointer());
+    this->UpdateProgress(0.1f);
+    this->CheckAbort();
 
-  // 3. The network: a physical field on the network grid.
-  m_NetworkSource->SetModel(model);
-  m_NetworkSource->SetFixedImage(fixedOnGrid);
-  m_NetworkSource->SetMovingImage(movingOnGrid);
-  m_NetworkSource->SetFixedMask(
-    this->GetFixedMask() ? this->MaskOnNetworkGrid(this->GetFixedMask(), grid, "fixed").GetPointer() : nullptr);
-  m_NetworkSource->SetMovingMask(
-    this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), grid, "moving").GetPointer() : nullptr);
-  m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  m_NetworkSource->SetNumberOfInstanceOptimizationIterations(m_NumberOfInstanceOptimizationIterations);
-  m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
-  m_NetworkSource->SetInstanceOptimizationSmoothnessWeight(m_InstanceOptimizationSmoothnessWeight);
-  m_NetworkSource->SetInstanceOptimizationFoldingWeight(m_InstanceOptimizationFoldingWeight);
-  m_NetworkSource->SetComputeInverseDisplacementField(m_ComputeInverseDisplacementField && m_UseExactInverse &&
-                                                      model->IsDiffeomorphic());
-  const unsigned long networkObserver = this->ForwardProgress(m_NetworkSource, 0.1f, 0.8f);
-  m_NetworkSource->Update();
-  m_NetworkSource->RemoveObserver(networkObserver); // the source outlives this update
-  this->CheckAbort();
+    // 3. The network: a physical field on the network grid.
+    m_NetworkSource->SetModel(model);
+    m_NetworkSource->SetFixedImage(fixedOnGrid);
+    m_NetworkSource->SetMovingImage(movingOnGrid);
+    m_NetworkSource->SetFixedMask(
+      this->GetFixedMask() ? this->MaskOnNetworkGrid(this->GetFixedMask(), grid, "fixed").GetPointer() : nullptr);
+    m_NetworkSource->SetMovingMask(
+      this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), grid, "moving").GetPointer() : nullptr);
+    m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+    m_NetworkSource->SetNumberOfInstanceOptimizationIterations(m_NumberOfInstanceOptimizationIterations);
+    m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
+    m_NetworkSource->SetInstanceOptimizationSmoothnessWeight(m_InstanceOptimizationSmoothnessWeight);
+    m_NetworkSource->SetInstanceOptimizationFoldingWeight(m_InstanceOptimizationFoldingWeight);
+    m_NetworkSource->SetComputeInverseDisplacementField(m_ComputeInverseDisplacementField && m_UseExactInverse &&
+                                                        model->IsDiffeomorphic() && !refine);
+    const float networkEnd = refine ? 0.3f : 0.8f;
+    const unsigned long networkObserver = this->ForwardProgress(m_NetworkSource, 0.1f, networkEnd);
+    m_NetworkSource->Update();
+    m_NetworkSource->RemoveObserver(networkObserver); // the source outlives this update
+    this->CheckAbort();
 
-  // 4. The field onto the fixed grid.
-  using FieldResampler = ResampleImageFilter<NetworkFieldType, NetworkFieldType>;
-  auto resampleField = FieldResampler::New();
-  resampleField->SetInput(m_NetworkSource->GetDisplacementField());
-  // The default linear interpolator interpolates each vector component.
-  resampleField->SetOutputParametersFromImage(fixed);
-  resampleField->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  this->ForwardProgress(resampleField, 0.8f, 0.9f);
+    // 4. The field onto the fixed grid.
+    using FieldResampler = ResampleImageFilter<NetworkFieldType, NetworkFieldType>;
+    auto resampleField = FieldResampler::New();
+    resampleField->SetInput(m_NetworkSource->GetDisplacementField());
+    // The default linear interpolator interpolates each vector component.
+    resampleField->SetOutputParametersFromImage(fixed);
+    resampleField->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+    this->ForwardProgress(resampleField, networkEnd, networkEnd + 0.05f);
+    resampleField->Update();
+    physical = resampleField->GetOutput();
+    physical->DisconnectPipeline();
+  }
+  m_RefinementReport.clear();
+  m_RefinementSeconds = 0.0;
+  if (refine)
+  {
+    // 5. Multi-level refinement on the fixed image's extent, from the network's field.
+    this->CheckAbort();
+    const auto refinementStart = std::chrono::steady_clock::now();
+    const auto fixedImage = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, fixed);
+    const auto movingImage = SHMoARegNetworkGrid::PrepareNetworkInput(moving, fixed, initial.GetPointer());
+    const auto fixedMask =
+      this->GetFixedMask() ? this->MaskOnNetworkGrid(this->GetFixedMask(), fixed, "fixed") : nullptr;
+    const auto movingMask =
+      this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), fixed, "moving") : nullptr;
+    const size_t levels = m_RefinementSettings.Levels.size();
+    const auto refined = model->Refine(fixedImage,
+                                       movingImage,
+                                       SHMoARegNetworkGrid::PhysicalToVoxel(physical),
+                                       m_RefinementSettings,
+                                       fixedMask.GetPointer(),
+                                       movingMask.GetPointer(),
+                                       &m_RefinementReport,
+                                       [this, levels](size_t level, const SHMoARegModel::RefinementLevelReport &) {
+                                         this->UpdateProgress(0.35f + 0.5f * static_cast<float>(level + 1) / levels);
+                                         this->CheckAbort();
+                                       });
+    physical = SHMoARegNetworkGrid::VoxelToPhysical(refined);
+    m_RefinementSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
+  }
   auto castField = CastImageFilter<NetworkFieldType, DisplacementFieldType>::New();
-  castField->SetInput(resampleField->GetOutput());
+  castField->SetInput(physical);
   castField->Update();
   typename DisplacementFieldType::Pointer field = castField->GetOutput();
   field->DisconnectPipeline();
@@ -490,6 +536,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const MovingImageType * moving,
   const InitialTransformType * initial)
 {
+  if (m_StartFromIdentity || !m_RefinementSettings.Levels.empty())
+  {
+    return false; // the network's inverse is not the refined field's
+  }
   const NetworkFieldType * networkInverse = m_NetworkSource->GetInverseDisplacementField();
   if (networkInverse == nullptr)
   {

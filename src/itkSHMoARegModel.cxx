@@ -21,6 +21,7 @@
 #include "Device.h"
 #include "ImageTensorBridge.h"
 #include "InstanceOptimization.h"
+#include "MultiLevelRefinement.h"
 #include "RegistrationNetwork.h"
 
 #include <nlohmann/json.hpp>
@@ -345,6 +346,139 @@ SHMoARegModel::PrintSelf(std::ostream & os, Indent indent) const
   os << indent << "NumberOfParameters: " << this->GetNumberOfParameters() << std::endl;
   os << indent << "Device: " << this->GetDevice() << std::endl;
   os << indent << "Provenance: " << m_Implementation->provenance << std::endl;
+}
+
+SHMoARegModel::RefinementSettings
+SHMoARegModel::GetRefinementPreset(const std::string & name)
+{
+  shmoareg::MultiLevelRefinementOptions options;
+  try
+  {
+    options = shmoareg::refinementPreset(name);
+  }
+  catch (const std::invalid_argument & error)
+  {
+    itkGenericExceptionMacro(<< error.what());
+  }
+  RefinementSettings settings;
+  for (const auto & level : options.levels)
+  {
+    settings.Levels.push_back({ level.voxelScale, static_cast<unsigned int>(level.iterations) });
+  }
+  settings.NCCWindow = static_cast<unsigned int>(options.nccWindow);
+  settings.LearningRate = options.learningRate;
+  settings.SmoothnessWeight = options.smoothnessWeight;
+  settings.FoldingWeight = options.foldingWeight;
+  settings.SmoothingPasses = static_cast<unsigned int>(options.smoothingPasses);
+  settings.AutoStop = options.autoStop;
+  settings.AutoStopWindow = static_cast<unsigned int>(options.autoStopWindow);
+  settings.AutoStopTolerance = options.autoStopTolerance;
+  return settings;
+}
+
+SHMoARegModel::VoxelDisplacementFieldType::Pointer
+SHMoARegModel::Refine(const NetworkImageType * fixed,
+                      const NetworkImageType * moving,
+                      const VoxelDisplacementFieldType * initial,
+                      const RefinementSettings & settings,
+                      const NetworkImageType * fixedMask,
+                      const NetworkImageType * movingMask,
+                      std::vector<RefinementLevelReport> * report,
+                      const RefinementProgressCallback & progress) const
+{
+  if (fixed == nullptr || moving == nullptr || initial == nullptr)
+  {
+    itkExceptionMacro(<< "refinement needs a fixed image, a moving image and a starting field");
+  }
+  for (const ImageBase<3> * image : { static_cast<const ImageBase<3> *>(moving),
+                                      static_cast<const ImageBase<3> *>(initial),
+                                      static_cast<const ImageBase<3> *>(fixedMask),
+                                      static_cast<const ImageBase<3> *>(movingMask) })
+  {
+    if (image && image->GetLargestPossibleRegion() != fixed->GetLargestPossibleRegion())
+    {
+      itkExceptionMacro(<< "refinement needs its images, masks and field on the fixed grid");
+    }
+  }
+  shmoareg::MultiLevelRefinementOptions options;
+  options.levels.clear();
+  for (const auto & level : settings.Levels)
+  {
+    options.levels.push_back({ level.VoxelScale, static_cast<int64_t>(level.Iterations) });
+  }
+  if (settings.Similarity == "ncc")
+    options.similarity = shmoareg::RefinementSimilarity::LocalNormalizedCrossCorrelation;
+  else if (settings.Similarity == "mind")
+    options.similarity = shmoareg::RefinementSimilarity::MindSsc;
+  else if (settings.Similarity == "mse")
+    options.similarity = shmoareg::RefinementSimilarity::MeanSquaredError;
+  else
+  {
+    itkExceptionMacro(<< "unknown refinement similarity '" << settings.Similarity << "' (known: ncc, mind, mse)");
+  }
+  options.nccWindow = settings.NCCWindow;
+  options.learningRate = settings.LearningRate;
+  options.smoothnessWeight = settings.SmoothnessWeight;
+  options.foldingWeight = settings.FoldingWeight;
+  options.smoothingPasses = settings.SmoothingPasses;
+  options.autoStop = settings.AutoStop;
+  options.autoStopWindow = settings.AutoStopWindow;
+  options.autoStopTolerance = settings.AutoStopTolerance;
+  if (this->IsLoaded())
+  {
+    options.diffeomorphic = m_Implementation->network->config().diffeomorphic;
+    options.integrationSteps = m_Implementation->network->config().integrationSteps;
+  }
+  auto toReport = [](const shmoareg::RefinementLevelReport & r) {
+    RefinementLevelReport out;
+    for (unsigned int a = 0; a < 3; ++a)
+    {
+      out.Size[a] = static_cast<SizeValueType>(r.size[2 - a]); // tensor (k, j, i) -> i j k
+      out.Spacing[a] = r.spacingMm[2 - a];
+    }
+    out.Iterations = static_cast<unsigned int>(r.iterations);
+    out.FirstLoss = r.firstLoss;
+    out.FinalLoss = r.finalLoss;
+    out.Seconds = r.seconds;
+    return out;
+  };
+  try
+  {
+    torch::NoGradGuard noGrad;
+    const torch::Device device = m_Implementation->device;
+    auto maskTensor = [&](const NetworkImageType * mask) {
+      return mask ? (shmoareg::imageToTensor(mask, device) != 0).to(torch::kFloat) : torch::Tensor();
+    };
+    std::vector<shmoareg::RefinementLevelReport> levels;
+    const torch::Tensor refined =
+      shmoareg::refineMultiLevel(shmoareg::imageToTensor(moving, device),
+                                 shmoareg::imageToTensor(fixed, device),
+                                 shmoareg::voxelDisplacementToTensor(initial, device),
+                                 shmoareg::tensorAxisSpacing(fixed),
+                                 options,
+                                 maskTensor(fixedMask),
+                                 maskTensor(movingMask),
+                                 &levels,
+                                 [&](size_t level, const shmoareg::RefinementLevelReport & r) {
+                                   if (progress)
+                                     progress(level, toReport(r));
+                                 });
+    if (report)
+    {
+      report->clear();
+      for (const auto & r : levels)
+        report->push_back(toReport(r));
+    }
+    return shmoareg::tensorToVoxelDisplacement(refined, fixed);
+  }
+  catch (const ExceptionObject &)
+  {
+    throw;
+  }
+  catch (const std::exception & error)
+  {
+    itkExceptionMacro(<< "the refinement failed: " << error.what());
+  }
 }
 
 } // namespace itk

@@ -56,6 +56,28 @@ tensorToVoxelDisplacement(const torch::Tensor & field, const itk::ImageBase<3> *
   return image;
 }
 
+torch::Tensor
+voxelDisplacementToTensor(const VoxelDisplacementFieldType * field, const torch::Device & device)
+{
+  const auto size = field->GetBufferedRegion().GetSize();
+  const torch::Tensor interleaved =
+    torch::from_blob(const_cast<float *>(reinterpret_cast<const float *>(field->GetBufferPointer())),
+                     { static_cast<int64_t>(size[2]), static_cast<int64_t>(size[1]), static_cast<int64_t>(size[0]), 3 },
+                     torch::kFloat);
+  return interleaved.permute({ 3, 0, 1, 2 })
+    .flip(0)
+    .unsqueeze(0)
+    .to(device, /*non_blocking=*/false, /*copy=*/true)
+    .contiguous();
+}
+
+std::array<double, 3>
+tensorAxisSpacing(const itk::ImageBase<3> * grid)
+{
+  const auto & spacing = grid->GetSpacing();
+  return { spacing[2], spacing[1], spacing[0] };
+}
+
 std::vector<ExpertMapType::Pointer>
 tensorToExpertMaps(const torch::Tensor & expertIds, const itk::ImageBase<3> * grid)
 {

@@ -34,6 +34,14 @@ imageToTensor(const NetworkImageType * image, const torch::Device & device);
 VoxelDisplacementFieldType::Pointer
 tensorToVoxelDisplacement(const torch::Tensor & field, const itk::ImageBase<3> * grid);
 
+// The inverse of tensorToVoxelDisplacement: components (i, j, k) -> channels (D, H, W) = (k, j, i).
+torch::Tensor
+voxelDisplacementToTensor(const VoxelDisplacementFieldType * field, const torch::Device & device);
+
+// The grid's voxel size along the tensor axes (D, H, W) = (k, j, i), mm.
+std::array<double, 3>
+tensorAxisSpacing(const itk::ImageBase<3> * grid);
+
 // [1, 3, k, j, i] int64 expert ids (channel c along tensor axis c) -> three label images for
 // the i, j and k directions, on `grid`'s geometry.
 std::vector<ExpertMapType::Pointer>

@@ -113,6 +113,25 @@ readImage(const std::string & path, const char * what)
   return readImageAs<ImageType>(path, (std::string(what) + " image").c_str());
 }
 
+// The refinement after the network (docs/results.md): register and render share these.
+void
+addRefinementOptions(ArgumentParser & args)
+{
+  args.option("refinement",
+              "fast|accurate|none",
+              "multi-level refinement after the network on the fixed image's grid (default fast; none: the "
+              "network alone)");
+  args.option("io-iterations",
+              "N|auto",
+              "the refinement's iterations per level, or auto: stop each level when "
+              "the loss stops improving");
+  args.option("io-learning-rate", "STEP", "the refinement's Adam step, in voxels of each level (default 0.5)");
+  args.option("io-smoothness", "W", "the refinement's diffusion weight (default 0.5)");
+  args.option("io-folding", "W", "the refinement's folding penalty weight (default 1)");
+  args.option("io-similarity", "ncc|mind|mse", "the refinement's similarity (default ncc: local NCC)");
+  args.flag("refine-from-identity", "skip the network: refine from the identity (to measure the network's part)");
+}
+
 using RegistrationFilterType =
   itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
 
@@ -143,19 +162,47 @@ registerPair(const ArgumentParser & args,
     filter->SetFixedMask(readImageAs<MaskType>(args.get("fixed-mask"), "fixed mask"));
   if (args.has("moving-mask"))
     filter->SetMovingMask(readImageAs<MaskType>(args.get("moving-mask"), "moving mask"));
+  // The refinement: a named setting, then any budget or weight given explicitly.
+  RegistrationFilterType::RefinementSettingsType refinement;
+  try
+  {
+    refinement = itk::SHMoARegModel::GetRefinementPreset(args.get("refinement", "fast"));
+  }
+  catch (const itk::ExceptionObject & error)
+  {
+    throw UsageError(std::string("--refinement: ") + error.GetDescription());
+  }
   if (args.has("io-iterations"))
   {
-    const int iterations = args.getInt("io-iterations", 0);
-    if (iterations < 0)
-      throw UsageError("--io-iterations must not be negative");
-    filter->SetNumberOfInstanceOptimizationIterations(static_cast<unsigned int>(iterations));
+    if (refinement.Levels.empty())
+      throw UsageError("--io-iterations sets the refinement's budget: it needs --refinement fast or accurate");
+    if (args.get("io-iterations") == "auto")
+      refinement.AutoStop = true; // each level's iterations stay its cap
+    else
+    {
+      const int iterations = args.getInt("io-iterations", 0);
+      if (iterations < 0)
+        throw UsageError("--io-iterations must be a number of iterations per level (>= 0) or auto");
+      for (auto & level : refinement.Levels)
+        level.Iterations = static_cast<unsigned int>(iterations);
+    }
   }
   if (args.has("io-learning-rate"))
-    filter->SetInstanceOptimizationLearningRate(args.getDouble("io-learning-rate", 0.0));
+    refinement.LearningRate = args.getDouble("io-learning-rate", 0.0);
   if (args.has("io-smoothness"))
-    filter->SetInstanceOptimizationSmoothnessWeight(args.getDouble("io-smoothness", 0.0));
+    refinement.SmoothnessWeight = args.getDouble("io-smoothness", 0.0);
   if (args.has("io-folding"))
-    filter->SetInstanceOptimizationFoldingWeight(args.getDouble("io-folding", 0.0));
+    refinement.FoldingWeight = args.getDouble("io-folding", 0.0);
+  if (args.has("io-similarity"))
+    refinement.Similarity = args.get("io-similarity");
+  if (refinement.LearningRate <= 0.0 || refinement.SmoothnessWeight < 0.0 || refinement.FoldingWeight < 0.0)
+    throw UsageError("--io-learning-rate must be > 0, --io-smoothness and --io-folding >= 0");
+  if (refinement.Similarity != "ncc" && refinement.Similarity != "mind" && refinement.Similarity != "mse")
+    throw UsageError("--io-similarity must be ncc, mind or mse, got '" + refinement.Similarity + "'");
+  filter->SetRefinementSettings(refinement);
+  filter->SetStartFromIdentity(args.has("refine-from-identity"));
+  if (args.has("refine-from-identity") && refinement.Levels.empty())
+    throw UsageError("--refine-from-identity needs --refinement fast or accurate");
   if (args.has("grid"))
   {
     const int size = args.getInt("grid", 0);
@@ -188,11 +235,7 @@ registerCommand(int argc, char * argv[])
   args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
   args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
   args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
-  args.option(
-    "io-iterations", "N", "instance optimisation after the network: Adam iterations on this pair (default 0)");
-  args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
-  args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
-  args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
+  addRefinementOptions(args);
   addInitialTransformOption(args);
   args.flag("affine",
             "affine pre-alignment first (ITK ImageRegistrationMethodv4, Mattes MI, 3 levels), for pairs "
@@ -267,8 +310,24 @@ registerCommand(int argc, char * argv[])
   std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
             << " parameters) on " << model->GetDevice() << ", network grid " << filter->GetUsedNetworkGridSize()
             << ", in " << std::fixed << std::setprecision(2) << seconds << " s (network "
-            << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, of which instance optimisation "
-            << filter->GetMoEDisplacementFieldSource()->GetInstanceOptimizationSeconds() << " s)\n";
+            << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, refinement "
+            << filter->GetRefinementSeconds() << " s)\n";
+  nlohmann::json refinementLevels = nlohmann::json::array();
+  for (size_t l = 0; l < filter->GetRefinementReport().size(); ++l)
+  {
+    const auto & level = filter->GetRefinementReport()[l];
+    std::cout << "refinement level " << l + 1 << "/" << filter->GetRefinementReport().size() << ": " << level.Size[0]
+              << " x " << level.Size[1] << " x " << level.Size[2] << " voxels of " << std::setprecision(2)
+              << level.Spacing[0] << " x " << level.Spacing[1] << " x " << level.Spacing[2] << " mm, "
+              << level.Iterations << " iterations, loss " << std::setprecision(4) << level.FirstLoss << " -> "
+              << level.FinalLoss << ", " << std::setprecision(2) << level.Seconds << " s\n";
+    refinementLevels.push_back({ { "size", level.Size },
+                                 { "spacing_mm", level.Spacing },
+                                 { "iterations", level.Iterations },
+                                 { "first_loss", level.FirstLoss },
+                                 { "final_loss", level.FinalLoss },
+                                 { "seconds", level.Seconds } });
+  }
   if (totalInverseNeeded)
     std::cout << "inverse field on the moving grid ("
               << (filter->GetInverseIsExact() ? "exact: the diffeomorphic model's negated velocities"
@@ -352,6 +411,9 @@ registerCommand(int argc, char * argv[])
                                      { "folding_percent", after.folding },
                                      { "within_fixed_mask", static_cast<bool>(fixedMask) },
                                      { "affine_seconds", affineSeconds },
+                                     { "refinement", args.get("refinement", "fast") },
+                                     { "refinement_levels", refinementLevels },
+                                     { "refinement_seconds", filter->GetRefinementSeconds() },
                                      { "seconds", seconds } };
     metricsJson = metrics.dump(2) + "\n";
   }
@@ -591,11 +653,7 @@ renderCommand(int argc, char * argv[])
   args.option("output", "FILE.png", "the figure");
   args.option("vti-prefix", "PREFIX", "also write PREFIX_field.vti, PREFIX_jacobian.vti, PREFIX_experts.vti");
   args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
-  args.option(
-    "io-iterations", "N", "instance optimisation after the network: Adam iterations on this pair (default 0)");
-  args.option("io-learning-rate", "STEP", "instance optimisation Adam step in network voxels (default 0.2)");
-  args.option("io-smoothness", "W", "instance optimisation smoothness weight (default 0.3)");
-  args.option("io-folding", "W", "instance optimisation folding penalty weight (default 1)");
+  addRefinementOptions(args);
   addInitialTransformOption(args);
   args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <numeric>
 #include <random>
 #include <set>
 #include <sstream>
@@ -152,6 +153,7 @@ TrainingOptions::toJson() const
            { "lambda_r", weights.regularization },
            { "lambda_rc", weights.routing },
            { "lambda_dice", weights.dice },
+           { "dice_labels_per_iteration", diceLabelsPerIteration },
            { "similarity", similarityName(weights.similarity) },
            { "validation_interval", validationInterval },
            { "checkpoint_interval", checkpointInterval },
@@ -203,6 +205,8 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
         o.initialModel = v.get<std::string>();
       else if (k == "lambda_dice")
         o.weights.dice = v.get<double>();
+      else if (k == "dice_labels_per_iteration")
+        o.diceLabelsPerIteration = v.get<int64_t>();
       else if (k == "lambda_r")
         o.weights.regularization = v.get<double>();
       else if (k == "lambda_rc")
@@ -511,13 +515,29 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       valLabelIndex.push_back(indexOf(p));
     log << "Dice term on " << labelValues.size() - 1 << " labels (weight " << options.weights.dice << ")\n";
   }
-  auto oneHot = [&](const torch::Tensor & index) { // [1, 1, D, H, W] -> [1, L, D, H, W]
-    return torch::one_hot(index.squeeze(1), static_cast<int64_t>(labelValues.size()))
-      .permute({ 0, 4, 1, 2, 3 })
-      .to(torch::kFloat32);
+  // One-hot maps of the chosen channels (all labels, or a random subset each iteration when
+  // dice_labels_per_iteration is set: the warp of the maps is the Dice term's cost). The
+  // subset is a function of the iteration, so a resumed run draws the same ones.
+  auto chosenChannels = [&](int64_t iteration) {
+    const bool subset = iteration >= 0;
+    std::vector<int64_t> channels(labelValues.size());
+    std::iota(channels.begin(), channels.end(), 0);
+    const size_t wanted = static_cast<size_t>(options.diceLabelsPerIteration);
+    if (subset && wanted > 0 && wanted + 1 < channels.size())
+    {
+      std::mt19937_64 labelSampler(options.seed ^ 0x6C6162656C73ULL ^ static_cast<uint64_t>(iteration));
+      std::shuffle(channels.begin() + 1, channels.end(), labelSampler); // channel 0, the background, stays first
+      channels.resize(wanted + 1);
+    }
+    return torch::tensor(channels, torch::kInt64).to(device);
   };
-  auto labelMapsOf = [&](const std::vector<torch::Tensor> & index, size_t moving, size_t fixed) {
-    return LabelMaps{ oneHot(index[moving]), oneHot(index[fixed]) };
+  auto oneHot = [&](const torch::Tensor & index, const torch::Tensor & channels) { // -> [1, K, D, H, W]
+    return (index == channels.view({ 1, -1, 1, 1, 1 })).to(torch::kFloat32);
+  };
+  // iteration < 0 (validation): every label.
+  auto labelMapsOf = [&](const std::vector<torch::Tensor> & index, size_t moving, size_t fixed, int64_t iteration) {
+    const torch::Tensor channels = chosenChannels(iteration);
+    return LabelMaps{ oneHot(index[moving], channels), oneHot(index[fixed], channels) };
   };
 
   torch::manual_seed(options.seed);
@@ -596,7 +616,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       const RegistrationOutput out = network->forward(m.image, f.image);
       LabelMaps maps;
       if (!labelValues.empty())
-        maps = labelMapsOf(valLabelIndex, p.first, p.second);
+        maps = labelMapsOf(valLabelIndex, p.first, p.second, -1);
       const LossValues v = evaluateLoss(out, f.image, options.weights, labelValues.empty() ? nullptr : &maps);
       mean.total += v.total / valPairs.size();
       mean.similarity += v.similarity / valPairs.size();
@@ -685,7 +705,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     optimizer.zero_grad();
     LabelMaps maps;
     if (!labelValues.empty())
-      maps = labelMapsOf(trainLabelIndex, pair.first, pair.second);
+      maps = labelMapsOf(trainLabelIndex, pair.first, pair.second, iteration);
     const LossValues v = backwardTotalLoss(
       network->forward(m.image, f.image), f.image, options.weights, labelValues.empty() ? nullptr : &maps);
     optimizer.step();

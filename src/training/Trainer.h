@@ -38,6 +38,8 @@ struct TrainingOptions
   // from its recorded iterations; its configuration must equal the one configured here.
   std::string initialModel;
   LossWeights weights;
+  // The Dice term on this many labels drawn at random each iteration (0: all labels).
+  int64_t diceLabelsPerIteration = 0;
   int64_t validationInterval = 100;
   int64_t checkpointInterval = 100;
   int64_t logInterval = 10;

@@ -83,3 +83,24 @@ TEST(SpatialHeterogeneousMoE, ForcedGateEqualsASingleExpert)
     EXPECT_LT(test_support::maxAbsDifference(y.select(1, d), expertByHand(layer, forced[d], x).select(1, d)), 1e-5);
   }
 }
+
+TEST(SpatialHeterogeneousMoE, UntrainedGateRoutesByFeaturesNotByItsBias)
+{
+  // Smooth random features: an untrained gate must not send every voxel of a direction to one
+  // expert (LibTorch's default bias did, before it was zeroed).
+  torch::manual_seed(31);
+  SpatialHeterogeneousMoE moe(16, std::vector<int>{ 1, 3, 5 });
+  namespace F = torch::nn::functional;
+  const torch::Tensor features = F::interpolate(
+    torch::randn({ 1, 16, 4, 4, 4 }),
+    F::InterpolateFuncOptions().size(std::vector<int64_t>{ 16, 16, 16 }).mode(torch::kTrilinear).align_corners(false));
+  ExpertRouting routing;
+  torch::NoGradGuard noGrad;
+  moe->forward(features, routing);
+  for (int64_t d = 0; d < 3; ++d)
+    for (int64_t e = 0; e < 3; ++e)
+    {
+      const double share = (routing.expertIds.select(1, d) == e).to(torch::kFloat).mean().item<double>();
+      EXPECT_GT(share, 0.05) << "direction " << d << " expert " << e;
+    }
+}

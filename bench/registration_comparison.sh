@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # The registration comparison of docs/results.md: identity, elastix (affine + B-spline), ITK's
-# SyN and diffeomorphic demons, and the library's presets trained with the same budget
-# (scripts/train-models.sh), on fixed test pairs of the synthetic Colin27 dataset (test-split
-# seeds: never used in training or validation), isotropic 2 mm and anisotropic 3 x 3 x 2 mm.
+# SyN and diffeomorphic demons, the library's presets trained with the same budget
+# (scripts/train-models.sh), and the peers installed from PyPI into their own virtual
+# environment (bench/peers/setup-venv.sh; none of their code is in this repository): ANTs SyN
+# (antspyx), elastix from Python (itk-elastix), ConvexAdam, FireANTs and MONAI's VoxelMorph
+# (trained with the presets' budget by bench/peers/train_monai_voxelmorph.py). Modes: fixed test
+# pairs of the synthetic Colin27 dataset (test-split seeds: never used in training or
+# validation), isotropic 2 mm and anisotropic 3 x 3 x 2 mm; and `real`, two different real
+# brains (Colin27 and the ICBM 2009a template, tissue classes CSF/GM/WM; bench/real_brains.py),
+# each the fixed image once.
 # Every method writes a displacement field (fixed -> moving, mm, on the fixed grid), and every
 # field is scored by the same command, `shmoareg score` (the module's Dice, ASSD and Jacobian
 # filters, labels warped with nearest neighbour).
 #
 #   bench/registration_comparison.sh BUILD_DIR MODELS_ROOT OUTPUT_DIR [SUBJECTS] [METHODS]
 #
-# MODELS_ROOT holds PRESET/model.pt (default ~/.cache/shmoareg/training); a method PRESET+ioN
-# adds N iterations of instance optimisation (register --io-iterations N). SUBJECTS test
+# MODELS_ROOT holds PRESET/model.pt (default ~/.cache/shmoareg/training); a method PRESET is the
+# network alone, PRESET+fast / PRESET+accurate adds that refinement (register --refinement), and
+# identity+fast / identity+accurate runs the refinement from the identity. SUBJECTS test
 # subjects per mode give SUBJECTS ordered pairs (s+1 -> s, cyclic; default 3). Every method runs
 # as its own process with THREADS threads (default 2); wall and CPU (user + sys) seconds are of
 # that process, so the networks' include LibTorch's start and the model load; the networks'
-# in-process registration time is reported too. Prints Markdown tables; OUTPUT_DIR/scores.csv
-# holds every row.
+# in-process registration time is reported too (for the PyPI peers: the registration call alone,
+# without Python's imports and the file reading and writing). Prints Markdown tables;
+# OUTPUT_DIR/scores.csv holds every row.
+#
+# MODES (default "isotropic anisotropic") selects the modes, e.g. MODES="isotropic anisotropic real".
+# Methods of the PyPI peers: convexadam, ants-syn, fireants, itk-elastix, monai-VoxelMorph (its
+# model: MODELS_ROOT/monai-VoxelMorph/model.pt). SHMOAREG_PEERS_VENV: the peers' environment
+# (default ~/.cache/shmoareg/peers-venv; created on first use, cached).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: registration_comparison.sh BUILD_DIR MODELS_ROOT OUTPUT_DIR [SUBJECTS] [METHODS]}
@@ -23,16 +36,40 @@ models=${2:-$HOME/.cache/shmoareg/training}
 out=${3:?usage: registration_comparison.sh BUILD_DIR MODELS_ROOT OUTPUT_DIR [SUBJECTS] [METHODS]}
 subjects=${4:-3}
 methods=${5:-"identity elastix SyN demons VM TM 2casVM Pyramid SHMoAReg SHMoAReg_diff"}
+modes=${MODES:-"isotropic anisotropic"}
 threads=${THREADS:-2}
 shmoareg="$build/src/cli/shmoareg"
 syn="$build/bench/shmoareg_ItkSyNRegistration"
 demons="$build/bench/shmoareg_ItkDemonsRegistration"
 config="$here/models/training/colin27-synthetic-3mm.json"
-for exe in "$shmoareg" "$syn" "$demons"; do
+# The PyPI peers' runner scripts, by method name.
+declare -A peerRunner=([convexadam]=run_convexadam.py [ants-syn]=run_ants.py [fireants]=run_fireants.py
+                       [itk-elastix]=run_itk_elastix.py [monai-VoxelMorph]=run_monai_voxelmorph.py)
+needs() { [[ " $methods " == *" $1 "* ]]; }
+needed=("$shmoareg")
+needs SyN && needed+=("$syn")
+needs demons && needed+=("$demons")
+for exe in "${needed[@]}"; do
   [ -x "$exe" ] || { echo "registration_comparison.sh: $exe not found (build with benchmarks on)" >&2; exit 1; }
 done
-command -v elastix > /dev/null || { echo "registration_comparison.sh: elastix not installed" >&2; exit 1; }
+if needs elastix; then
+  command -v elastix > /dev/null || { echo "registration_comparison.sh: elastix not installed" >&2; exit 1; }
+fi
+for mode in $modes; do
+  case "$mode" in isotropic | anisotropic | real) ;; *) echo "registration_comparison.sh: unknown mode '$mode'" >&2; exit 1 ;; esac
+done
+python=""
+usesPeers=0
+for method in $methods; do [ -n "${peerRunner[$method]:-}" ] && usesPeers=1; done
+if [ "$usesPeers" = 1 ] || [[ " $modes " == *" real "* ]]; then
+  python="$("$here/bench/peers/setup-venv.sh")/bin/python"
+fi
 mkdir -p "$out"
+if [ -n "$python" ]; then
+  { echo "# $(date -u +%Y-%m-%dT%H:%MZ)"; "$python" --version; "$python" -m pip freeze --disable-pip-version-check; } > "$out/peers-versions.txt"
+fi
+# Whatever else runs on the cores changes wall times: the load at the start and the end is kept.
+{ uptime; top -bn1 | head -20; } > "$out/load-start.txt" 2>&1 || true
 scores="$out/scores.csv"
 echo "mode,method,pair,dice,assd_mm,folding_percent,wall_s,cpu_s,registration_s,params_M" > "$scores"
 
@@ -44,16 +81,25 @@ timed() {
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads"
-for mode in isotropic anisotropic; do
+echo "load at start: $(uptime)"
+for mode in $modes; do
   data="$out/data-$mode"
-  flag=()
-  [ "$mode" = anisotropic ] && flag=(--anisotropic)
-  [ -f "$data/manifest.json" ] || "$shmoareg" synthesize --config "$config" --seed 1 --test "$subjects" "${flag[@]}" --output "$data" > /dev/null
-  for ((s = 0; s < subjects; ++s)); do
-    f=$s; m=$(( (s + 1) % subjects ))
-    fixed="$data/test${f}_image.nii.gz"; moving="$data/test${m}_image.nii.gz"
-    fixedLabels="$data/test${f}_labels.nii.gz"; movingLabels="$data/test${m}_labels.nii.gz"
-    pair="test$m->test$f"
+  # The mode's ordered pairs: "fixed moving" subject names; SUBJECT_image/labels.nii.gz in $data.
+  pairs=()
+  if [ "$mode" = real ]; then
+    [ -f "$data/real_brains.json" ] || "$python" "$here/bench/real_brains.py" "$data" > /dev/null
+    pairs=("colin27 icbm2009a" "icbm2009a colin27")
+  else
+    flag=()
+    [ "$mode" = anisotropic ] && flag=(--anisotropic)
+    [ -f "$data/manifest.json" ] || "$shmoareg" synthesize --config "$config" --seed 1 --test "$subjects" "${flag[@]}" --output "$data" > /dev/null
+    for ((s = 0; s < subjects; ++s)); do pairs+=("test$s test$(( (s + 1) % subjects ))"); done
+  fi
+  for ((s = 0; s < ${#pairs[@]}; ++s)); do
+    read -r f m <<< "${pairs[$s]}"
+    fixed="$data/${f}_image.nii.gz"; moving="$data/${m}_image.nii.gz"
+    fixedLabels="$data/${f}_labels.nii.gz"; movingLabels="$data/${m}_labels.nii.gz"
+    pair="$m->$f"
     for method in $methods; do
       work="$out/runs/$mode/$method/pair$s"
       rm -rf "$work" && mkdir -p "$work"
@@ -72,14 +118,24 @@ for mode in isotropic anisotropic; do
           timing=$elapsed ;;
         SyN) timed "$syn" "$fixed" "$moving" "$field" "$threads" ;;
         demons) timed "$demons" "$fixed" "$moving" "$field" "$threads" ;;
+        convexadam | ants-syn | fireants | itk-elastix | monai-VoxelMorph)
+          peerArguments=()
+          [ "$method" = monai-VoxelMorph ] && peerArguments=("$models/monai-VoxelMorph/model.pt")
+          timed "$python" "$here/bench/peers/${peerRunner[$method]}" "$fixed" "$moving" "$field" "$threads" "${peerArguments[@]}"
+          registration=$(sed -n 's/^registration \([0-9.]*\) s$/\1/p' "$log" | tail -1)
+          [ "$method" = monai-VoxelMorph ] && params=$(sed -n 's/^parameters \([0-9]*\)$/\1/p' "$log" | awk '{ printf "%.2f", $1 / 1e6 }') ;;
         *)
-          # PRESET or PRESET+ioN: the trained model, then N iterations of instance optimisation.
-          preset=${method%%+io*} io=0
-          [ "$preset" != "$method" ] && io=${method##*+io}
+          # PRESET: the trained model alone; PRESET+fast / PRESET+accurate: then that refinement
+          # (register --refinement); identity+fast / identity+accurate: the refinement from the
+          # identity (--refine-from-identity, the SHMoAReg model giving only the device).
+          preset=${method%%+*} refinement=none
+          [ "$preset" != "$method" ] && refinement=${method#*+}
+          start=()
+          if [ "$preset" = identity ]; then preset=SHMoAReg; start=(--refine-from-identity); fi
           model="$models/$preset/model.pt"
           [ -f "$model" ] || { echo "registration_comparison.sh: $model not found (scripts/train-models.sh)" >&2; exit 1; }
           timed "$shmoareg" register --model "$model" --device cpu --threads "$threads" --fixed "$fixed" --moving "$moving" \
-            --output-field "$field" --output-warped "$work/warped.nii.gz" --io-iterations "$io"
+            --output-field "$field" --output-warped "$work/warped.nii.gz" --refinement "$refinement" "${start[@]}"
           registration=$(sed -n 's/.* in \([0-9.]*\) s (network.*/\1/p' "$log")
           params=$("$shmoareg" info --model "$model" | awk '/^parameters:/ { printf "%.2f", $2 / 1e6 }') ;;
       esac
@@ -94,10 +150,13 @@ for mode in isotropic anisotropic; do
   done
 done
 
+{ uptime; top -bn1 | head -20; } > "$out/load-end.txt" 2>&1 || true
+echo "load at end: $(uptime)"
+
 # Table I's columns per mode: mean +- std over the pairs.
-for mode in isotropic anisotropic; do
+for mode in $modes; do
   echo
-  echo "### $mode ($subjects pairs)"
+  echo "### $mode ($(awk -F, -v mode="$mode" '$1 == mode { n[$3] = 1 } END { print length(n) }' "$scores") pairs)"
   echo
   echo "| Method | DSC (%) | ASSD (mm) | % abs(J) <= 0 | wall s / pair | CPU s / pair | registration s / pair | Params (M) |"
   echo "|---|---|---|---:|---:|---:|---:|---:|"

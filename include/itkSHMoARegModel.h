@@ -24,11 +24,11 @@
 #include "itkImage.h"
 #include "itkObject.h"
 #include "itkObjectFactory.h"
+#include "itkSize.h"
 #include "itkVector.h"
 #include "itkVectorImage.h"
 
 #include <array>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -121,15 +121,13 @@ public:
   };
   struct RefinementLevelReport
   {
-    std::array<SizeValueType, 3> Size{};
-    std::array<double, 3> Spacing{}; /** mm, i j k */
+    Size<3> GridSize{ { 0, 0, 0 } };      /** voxels, i j k */
+    FixedArray<double, 3> Spacing{ 0.0 }; /** mm, i j k */
     unsigned int Iterations{ 0 };
     double FirstLoss{ 0.0 };
     double FinalLoss{ 0.0 };
     double Seconds{ 0.0 };
   };
-  using RefinementProgressCallback = std::function<void(size_t level, const RefinementLevelReport &)>;
-
   /** "none", "fast" or "accurate" (register --refinement); throws ExceptionObject otherwise. */
   static RefinementSettings
   GetRefinementPreset(const std::string & name);
@@ -146,8 +144,7 @@ public:
          const RefinementSettings & settings,
          const NetworkImageType * fixedMask = nullptr,
          const NetworkImageType * movingMask = nullptr,
-         std::vector<RefinementLevelReport> * report = nullptr,
-         const RefinementProgressCallback & progress = {}) const;
+         std::vector<RefinementLevelReport> * report = nullptr) const;
 
   /** The names of the built-in configurations (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg,
    * SHMoAReg_diff). */

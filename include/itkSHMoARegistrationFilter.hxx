@@ -356,18 +356,14 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
       this->GetFixedMask() ? this->MaskOnNetworkGrid(this->GetFixedMask(), fixed, "fixed") : nullptr;
     const auto movingMask =
       this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), fixed, "moving") : nullptr;
-    const size_t levels = m_RefinementSettings.Levels.size();
     const auto refined = model->Refine(fixedImage,
                                        movingImage,
                                        SHMoARegNetworkGrid::PhysicalToVoxel(physical),
                                        m_RefinementSettings,
                                        fixedMask.GetPointer(),
                                        movingMask.GetPointer(),
-                                       &m_RefinementReport,
-                                       [this, levels](size_t level, const SHMoARegModel::RefinementLevelReport &) {
-                                         this->UpdateProgress(0.35f + 0.5f * static_cast<float>(level + 1) / levels);
-                                         this->CheckAbort();
-                                       });
+                                       &m_RefinementReport);
+    this->UpdateProgress(0.85f);
     physical = SHMoARegNetworkGrid::VoxelToPhysical(refined);
     m_RefinementSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
   }

@@ -383,8 +383,7 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
                       const RefinementSettings & settings,
                       const NetworkImageType * fixedMask,
                       const NetworkImageType * movingMask,
-                      std::vector<RefinementLevelReport> * report,
-                      const RefinementProgressCallback & progress) const
+                      std::vector<RefinementLevelReport> * report) const
 {
   if (fixed == nullptr || moving == nullptr || initial == nullptr)
   {
@@ -433,7 +432,7 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
     RefinementLevelReport out;
     for (unsigned int a = 0; a < 3; ++a)
     {
-      out.Size[a] = static_cast<SizeValueType>(r.size[2 - a]); // tensor (k, j, i) -> i j k
+      out.GridSize[a] = static_cast<SizeValueType>(r.size[2 - a]); // tensor (k, j, i) -> i j k
       out.Spacing[a] = r.spacingMm[2 - a];
     }
     out.Iterations = static_cast<unsigned int>(r.iterations);
@@ -450,19 +449,14 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
       return mask ? (shmoareg::imageToTensor(mask, device) != 0).to(torch::kFloat) : torch::Tensor();
     };
     std::vector<shmoareg::RefinementLevelReport> levels;
-    const torch::Tensor refined =
-      shmoareg::refineMultiLevel(shmoareg::imageToTensor(moving, device),
-                                 shmoareg::imageToTensor(fixed, device),
-                                 shmoareg::voxelDisplacementToTensor(initial, device),
-                                 shmoareg::tensorAxisSpacing(fixed),
-                                 options,
-                                 maskTensor(fixedMask),
-                                 maskTensor(movingMask),
-                                 &levels,
-                                 [&](size_t level, const shmoareg::RefinementLevelReport & r) {
-                                   if (progress)
-                                     progress(level, toReport(r));
-                                 });
+    const torch::Tensor refined = shmoareg::refineMultiLevel(shmoareg::imageToTensor(moving, device),
+                                                             shmoareg::imageToTensor(fixed, device),
+                                                             shmoareg::voxelDisplacementToTensor(initial, device),
+                                                             shmoareg::tensorAxisSpacing(fixed),
+                                                             options,
+                                                             maskTensor(fixedMask),
+                                                             maskTensor(movingMask),
+                                                             &levels);
     if (report)
     {
       report->clear();

@@ -316,13 +316,13 @@ registerCommand(int argc, char * argv[])
   for (size_t l = 0; l < filter->GetRefinementReport().size(); ++l)
   {
     const auto & level = filter->GetRefinementReport()[l];
-    std::cout << "refinement level " << l + 1 << "/" << filter->GetRefinementReport().size() << ": " << level.Size[0]
-              << " x " << level.Size[1] << " x " << level.Size[2] << " voxels of " << std::setprecision(2)
-              << level.Spacing[0] << " x " << level.Spacing[1] << " x " << level.Spacing[2] << " mm, "
-              << level.Iterations << " iterations, loss " << std::setprecision(4) << level.FirstLoss << " -> "
-              << level.FinalLoss << ", " << std::setprecision(2) << level.Seconds << " s\n";
-    refinementLevels.push_back({ { "size", level.Size },
-                                 { "spacing_mm", level.Spacing },
+    std::cout << "refinement level " << l + 1 << "/" << filter->GetRefinementReport().size() << ": "
+              << level.GridSize[0] << " x " << level.GridSize[1] << " x " << level.GridSize[2] << " voxels of "
+              << std::setprecision(2) << level.Spacing[0] << " x " << level.Spacing[1] << " x " << level.Spacing[2]
+              << " mm, " << level.Iterations << " iterations, loss " << std::setprecision(4) << level.FirstLoss
+              << " -> " << level.FinalLoss << ", " << std::setprecision(2) << level.Seconds << " s\n";
+    refinementLevels.push_back({ { "size", { level.GridSize[0], level.GridSize[1], level.GridSize[2] } },
+                                 { "spacing_mm", { level.Spacing[0], level.Spacing[1], level.Spacing[2] } },
                                  { "iterations", level.Iterations },
                                  { "first_loss", level.FirstLoss },
                                  { "final_loss", level.FinalLoss },

@@ -47,4 +47,17 @@ code=$?
 set -e
 [ $code -eq 1 ] && echo "$message" | grep -q "none.nii.gz" || { echo "FAIL: unreadable image: $code $message"; exit 1; }
 [ -z "$(ls -A "$out/failed")" ] || { echo "FAIL: files left behind"; exit 1; }
+# Bad refinement settings: usage errors (exit 2) that name the option, nothing written.
+for bad in "--refinement slow" "--io-iterations -3" "--io-similarity mi" "--refinement none --io-iterations 5" \
+  "--refinement none --refine-from-identity" "--io-learning-rate 0"; do
+  set +e
+  # shellcheck disable=SC2086
+  message=$("$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$out/fractional.mhd" \
+    --moving "$out/fractional.mhd" --output-field "$out/failed/f.nii.gz" --output-warped "$out/failed/w.nii.gz" $bad 2>&1)
+  code=$?
+  set -e
+  [ $code -eq 2 ] && echo "$message" | grep -q -- "--" || { echo "FAIL: $bad: exit $code: $message"; exit 1; }
+  echo "$message" | grep -q "frame #" && { echo "FAIL: $bad: a library trace: $message"; exit 1; }
+  [ -z "$(ls -A "$out/failed")" ] || { echo "FAIL: $bad: files left behind"; exit 1; }
+done
 echo "register test passed"

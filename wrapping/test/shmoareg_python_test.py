@@ -69,8 +69,9 @@ check(np.array_equal(itk.array_view_from_image(functional), view), "itk.shmoa_re
 generated = itk.sh_mo_a_registration_filter(fixed, moving, model_file_name=model, device="cpu")
 check(np.array_equal(itk.array_view_from_image(generated), view), "itk.sh_mo_a_registration_filter (ITK's name)")
 
-# The same registration by the C++ command line: the same field and warped image.
-subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu",
+# The same registration by the C++ command line (the network alone: --refinement none is the
+# filter's default): the same field and warped image.
+subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu", "--refinement", "none",
                 "--fixed", os.path.join(work, "fixed.nii.gz"), "--moving", os.path.join(work, "moving.nii.gz"),
                 "--output-field", os.path.join(work, "field.nii.gz"),
                 "--output-warped", os.path.join(work, "warped.nii.gz")], check=True, stdout=subprocess.DEVNULL)
@@ -78,6 +79,27 @@ cli_field = itk.array_from_image(itk.imread(os.path.join(work, "field.nii.gz")))
 cli_warped = itk.array_from_image(itk.imread(os.path.join(work, "warped.nii.gz")))
 check(np.abs(cli_field - view).max() < 1e-4, f"field = C++ register's (max diff {np.abs(cli_field - view).max():.2e} mm)")
 check(np.abs(cli_warped - itk.array_view_from_image(warped)).max() < 1e-3, "warped image = C++ register's")
+
+# The refinement from Python (SetRefinement("fast")) = the command line's default refinement;
+# it changes the field and reports its levels.
+refined = itk.SHMoARegistrationFilter.New(fixed, moving, ModelFileName=model, Device="cpu")
+refined.SetRefinement("fast")
+refined.Update()
+subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu",
+                "--fixed", os.path.join(work, "fixed.nii.gz"), "--moving", os.path.join(work, "moving.nii.gz"),
+                "--output-field", os.path.join(work, "refined-field.nii.gz"),
+                "--output-warped", os.path.join(work, "refined-warped.nii.gz")], check=True, stdout=subprocess.DEVNULL)
+refined_view = itk.array_view_from_image(refined.GetOutput())
+refined_difference = np.abs(itk.array_from_image(itk.imread(os.path.join(work, "refined-field.nii.gz"))) -
+                            refined_view).max()
+check(refined_difference < 1e-2, f"SetRefinement('fast') = C++ register's default (max diff {refined_difference:.2e} mm)")
+check(np.abs(refined_view - view).max() > 0.1, "the refinement changes the network's field")
+check(refined.GetRefinementSeconds() > 0.0, "the refinement's time is reported")
+try:
+    refined.SetRefinement("slow")
+    check(False, "an unknown refinement name is refused")
+except RuntimeError as error:
+    check("slow" in str(error), f"an unknown refinement name is refused by name ({error})")
 
 # An affine initial transform built in Python (itk.AffineTransform) gives what the C++ command
 # line gives with the same transform as an ITK .txt file.
@@ -95,7 +117,7 @@ with open(os.path.join(work, "affine.txt"), "w") as f:
     f.write("#Insight Transform File V1.0\n#Transform 0\nTransform: AffineTransform_double_3_3\n")
     f.write("Parameters: " + " ".join(repr(parameters[i]) for i in range(12)) + "\n")
     f.write("FixedParameters: " + " ".join(repr(center[i]) for i in range(3)) + "\n")
-subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu",
+subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu", "--refinement", "none",
                 "--fixed", os.path.join(work, "fixed.nii.gz"), "--moving", os.path.join(work, "moving.nii.gz"),
                 "--initial-transform", os.path.join(work, "affine.txt"),
                 "--output-field", os.path.join(work, "affine-field.nii.gz"),

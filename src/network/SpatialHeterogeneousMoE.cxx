@@ -16,9 +16,9 @@ SpatialHeterogeneousMoEImpl::SpatialHeterogeneousMoEImpl(int64_t inChannels, con
   gate = register_module(
     "gate",
     torch::nn::Conv3d(torch::nn::Conv3dOptions(inChannels, 3 * static_cast<int64_t>(kernels.size()), 3).padding(1)));
-  // No bias at the start: with LibTorch's default initialisation the bias outweighs the
-  // feature term on smooth features, and every voxel of a direction picked the same expert
-  // from the first step (measured: 99-100 % of brain voxels per direction).
+  // No bias at the start: LibTorch's default bias is a constant per-direction preference that
+  // can outweigh the feature term on smooth features (docs/design.md: it is not the whole cause
+  // of the routing collapse measured at initialisation).
   {
     torch::NoGradGuard noGrad;
     gate->bias.zero_();

@@ -86,8 +86,8 @@ TEST(SpatialHeterogeneousMoE, ForcedGateEqualsASingleExpert)
 
 TEST(SpatialHeterogeneousMoE, UntrainedGateRoutesByFeaturesNotByItsBias)
 {
-  // Smooth random features: an untrained gate must not send every voxel of a direction to one
-  // expert (LibTorch's default bias did, before it was zeroed).
+  // Smooth zero-mean random features: an untrained gate must route by them, not send every voxel
+  // of a direction to one expert.
   torch::manual_seed(31);
   SpatialHeterogeneousMoE moe(16, std::vector<int>{ 1, 3, 5 });
   namespace F = torch::nn::functional;

@@ -292,7 +292,12 @@ refinementPreset(const std::string & name)
   else if (name == "fast")
     options.levels = { { 4.0, 60 }, { 2.0, 40 } };
   else if (name == "accurate")
+  {
+    // The image's own grid folds more: a stronger folding penalty, chosen on the validation
+    // subjects (0.14 % folded voxels at weight 1, 0.04-0.05 % at 10, the same Dice).
     options.levels = { { 4.0, 80 }, { 2.0, 60 }, { 1.0, 30 } };
+    options.foldingWeight = 10.0;
+  }
   else
     throw std::invalid_argument("unknown refinement '" + name + "' (known: none, fast, accurate)");
   return options;

@@ -181,8 +181,7 @@ refineMultiLevel(const torch::Tensor & moving,
                  const MultiLevelRefinementOptions & options,
                  const torch::Tensor & fixedMask,
                  const torch::Tensor & movingMask,
-                 std::vector<RefinementLevelReport> * report,
-                 const RefinementProgress & progress)
+                 std::vector<RefinementLevelReport> * report)
 {
   options.validate();
   if (moving.dim() != 5 || moving.sizes() != fixed.sizes() || initial.dim() != 5 || initial.size(1) != 3 ||
@@ -276,8 +275,6 @@ refineMultiLevel(const torch::Tensor & moving,
     levelReport.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (report)
       report->push_back(levelReport);
-    if (progress)
-      progress(l, levelReport);
   }
   torch::NoGradGuard noGrad;
   return millimetresToVoxels(toLevel(field, { fineSize[0], fineSize[1], fineSize[2] }), spacingMm);

@@ -14,7 +14,6 @@
 #include <torch/torch.h>
 
 #include <array>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,9 +65,6 @@ struct RefinementLevelReport
   double seconds = 0;
 };
 
-// Called after each level (level index, its report); may throw to abort.
-using RefinementProgress = std::function<void(size_t, const RefinementLevelReport &)>;
-
 // moving, fixed: [1, 1, D, H, W] on one grid (the moving image already resampled onto the
 // fixed grid), intensities in [0, 1]; spacingMm: that grid's voxel size along D, H, W; initial:
 // [1, 3, D, H, W] in voxels of that grid (SpatialTransformer.h). Masks optional ([1, 1, D, H, W],
@@ -82,8 +78,7 @@ refineMultiLevel(const torch::Tensor & moving,
                  const MultiLevelRefinementOptions & options,
                  const torch::Tensor & fixedMask = {},
                  const torch::Tensor & movingMask = {},
-                 std::vector<RefinementLevelReport> * report = nullptr,
-                 const RefinementProgress & progress = {});
+                 std::vector<RefinementLevelReport> * report = nullptr);
 
 // The grid of one level: the fixed grid's extent in voxels of voxelScale times its smallest
 // spacing (never finer than the grid itself along any axis), at least 4 voxels an axis.

@@ -3,9 +3,12 @@ parameter files as the Debian elastix run: bench/elastix/affine.txt then bspline
 
     python run_itk_elastix.py FIXED MOVING OUTPUT_FIELD [THREADS]
 
-itk.transformix_deformation_field gives the field on the fixed grid (ITK's convention, mm).
+itk.transformix_deformation_field gives the field on the fixed grid (ITK's convention, mm). Both
+run inside a temporary folder: transformix also writes deformationField.nii.gz into the current
+folder.
 """
 import os
+import tempfile
 
 import peer_common as pc
 
@@ -20,11 +23,17 @@ for name in ("affine.txt", "bspline.txt"):
     parameters.AddParameterFile(os.path.join(here, "..", "elastix", name))
 fixed = itk.imread(args.fixed, itk.F)
 moving = itk.imread(args.moving, itk.F)
+fixed_nifti = nib.load(args.fixed)
+output = os.path.abspath(args.output)
 threads = args.threads if args.threads > 0 else os.cpu_count()
 itk.MultiThreaderBase.SetGlobalDefaultNumberOfThreads(threads)
-clock = pc.Stopwatch()
-_, transform_parameters = itk.elastix_registration_method(fixed, moving, parameter_object=parameters,
-                                                          number_of_threads=threads, log_to_console=False)
-field = itk.transformix_deformation_field(moving, transform_parameters)
-pc.report(clock.seconds())
-pc.write_field(args.output, pc.itk_field_to_xyz(field), nib.load(args.fixed))
+with tempfile.TemporaryDirectory(prefix="shmoareg-itk-elastix-") as work:
+    os.chdir(work)
+    clock = pc.Stopwatch()
+    _, transform_parameters = itk.elastix_registration_method(fixed, moving, parameter_object=parameters,
+                                                              number_of_threads=threads, log_to_console=False)
+    field = itk.transformix_deformation_field(moving, transform_parameters)
+    pc.report(clock.seconds())
+    u = pc.itk_field_to_xyz(field)
+    os.chdir("/")
+pc.write_field(output, u, fixed_nifti)

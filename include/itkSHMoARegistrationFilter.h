@@ -157,6 +157,7 @@ public:
    * fixed-point iteration (the network's exact inverse is not the refined field's). */
   using RefinementSettingsType = SHMoARegModel::RefinementSettings;
   using RefinementReportType = std::vector<SHMoARegModel::RefinementLevelReport>;
+#if !defined(ITK_WRAPPING_PARSER) // Python sets a refinement by name (SetRefinement)
   void
   SetRefinementSettings(const RefinementSettingsType & settings)
   {
@@ -164,14 +165,17 @@ public:
     this->Modified();
   }
   itkGetConstReferenceMacro(RefinementSettings, RefinementSettingsType);
+#endif
   /** A named setting: "none", "fast" or "accurate" (SHMoARegModel::GetRefinementPreset). */
   void
   SetRefinement(const std::string & name)
   {
     this->SetRefinementSettings(SHMoARegModel::GetRefinementPreset(name));
   }
+#if !defined(ITK_WRAPPING_PARSER)
   /** Each level of the last update's refinement: grid, iterations run, losses, seconds. */
   itkGetConstReferenceMacro(RefinementReport, RefinementReportType);
+#endif
   /** Seconds of the last update's refinement. */
   itkGetConstMacro(RefinementSeconds, double);
   /** Skip the network: the refinement starts from the identity (to measure what the network

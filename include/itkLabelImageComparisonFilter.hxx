@@ -21,7 +21,7 @@
 #include "itkLabelImageComparisonFilter.h"
 
 #include "itkImageRegionConstIteratorWithIndex.h"
-#include "itkSHMoARegNetworkGrid.h"
+#include "itkSHMoARegImageGrid.h"
 
 #include <cmath>
 
@@ -127,13 +127,11 @@ LabelImageComparisonFilter<TLabelImage>::VerifyInputInformation() const
   {
     itkExceptionMacro(<< "the source label image is empty");
   }
-  if (!SHMoARegNetworkGrid::HaveSameGrid<TLabelImage::ImageDimension>(source, target))
+  const std::string difference = SHMoARegImageGrid::DescribeGridDifference<TLabelImage::ImageDimension>(source, target);
+  if (!difference.empty())
   {
-    itkExceptionMacro(<< "the label images lie on different grids: source size "
-                      << source->GetLargestPossibleRegion().GetSize() << ", spacing " << source->GetSpacing()
-                      << ", origin " << source->GetOrigin() << "; target size "
-                      << target->GetLargestPossibleRegion().GetSize() << ", spacing " << target->GetSpacing()
-                      << ", origin " << target->GetOrigin() << " (resample one onto the other first)");
+    itkExceptionMacro(<< "the source and target label images lie on different grids (source vs target: " << difference
+                      << "); resample one onto the other first");
   }
 }
 

@@ -40,7 +40,6 @@ namespace itk {
  *  - PhysicalToVoxel: its inverse.
  *  - PrepareNetworkInput: an image of any scalar type and grid -> float on the network grid
  *    (linear, in physical space, 0 outside) with normalised intensities;
- *  - HaveSameGrid: whether two images share size, spacing, origin and direction.
  * (Image <-> tensor is the private ImageTensorBridge; resampling between grids is ITK's.)
  *
  * \ingroup SHMoAReg
@@ -86,18 +85,6 @@ public:
     onGrid->DisconnectPipeline();
     NormalizeIntensities(onGrid);
     return onGrid;
-  }
-
-  /** Same size, index, spacing, origin and direction (relative tolerance 1e-6). */
-  template <unsigned int VDimension>
-  static bool
-  HaveSameGrid(const ImageBase<VDimension> * a, const ImageBase<VDimension> * b)
-  {
-    const double tolerance = 1e-6 * a->GetSpacing()[0];
-    return a->GetLargestPossibleRegion() == b->GetLargestPossibleRegion() &&
-           a->GetSpacing().GetVnlVector().is_equal(b->GetSpacing().GetVnlVector(), tolerance) &&
-           a->GetOrigin().GetVnlVector().is_equal(b->GetOrigin().GetVnlVector(), tolerance) &&
-           a->GetDirection().GetVnlMatrix().is_equal(b->GetDirection().GetVnlMatrix(), 1e-6);
   }
 
   static DisplacementFieldType::Pointer

@@ -27,6 +27,7 @@
 #include "itkVectorLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
+#include "itkSHMoARegImageGrid.h"
 #include "itkWarpImageFilter.h"
 
 #include <algorithm>
@@ -157,13 +158,11 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const MovingImageType * moving = this->GetMovingImage();
   if (labels && moving)
   {
-    if (!SHMoARegNetworkGrid::HaveSameGrid<ImageDimension>(labels, moving))
+    const std::string difference = SHMoARegImageGrid::DescribeGridDifference<ImageDimension>(labels, moving);
+    if (!difference.empty())
     {
-      itkExceptionMacro(<< "the moving label image must lie on the moving image's grid: label size "
-                        << labels->GetLargestPossibleRegion().GetSize() << ", spacing " << labels->GetSpacing()
-                        << ", origin " << labels->GetOrigin() << " vs moving size "
-                        << moving->GetLargestPossibleRegion().GetSize() << ", spacing " << moving->GetSpacing()
-                        << ", origin " << moving->GetOrigin());
+      itkExceptionMacro(<< "the moving label image must lie on the moving image's grid (labels vs moving image: "
+                        << difference << ")");
     }
   }
 }

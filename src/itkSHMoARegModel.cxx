@@ -19,6 +19,7 @@
 
 #include "Checkpoint.h"
 #include "Device.h"
+#include "ErrorMessage.h"
 #include "ImageTensorBridge.h"
 #include "InstanceOptimization.h"
 #include "MultiLevelRefinement.h"
@@ -29,6 +30,11 @@
 #include <chrono>
 
 namespace itk {
+namespace {
+// Every pooling of the presets halves a grid of at least 2 voxels per axis (smaller grids are
+// padded from there).
+constexpr SizeValueType kSmallestNetworkGrid = 2;
+} // namespace
 
 struct SHMoARegModel::Implementation
 {
@@ -62,7 +68,7 @@ SHMoARegModel::CreateFromPreset(const std::string & presetName, unsigned int see
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< error.what());
+    itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
   m_Implementation->provenance = "{\"source\": \"untrained preset\", \"seed\": " + std::to_string(seed) + "}";
   m_Implementation->network->to(m_Implementation->device);
@@ -81,7 +87,7 @@ SHMoARegModel::LoadFromFile(const std::string & fileName)
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< error.what());
+    itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
   m_Implementation->network->to(m_Implementation->device);
   m_Implementation->network->eval();
@@ -101,7 +107,7 @@ SHMoARegModel::SaveToFile(const std::string & fileName) const
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< error.what());
+    itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
 }
 
@@ -214,7 +220,7 @@ SHMoARegModel::SetDevice(const std::string & device)
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< error.what());
+    itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
   m_Implementation->deviceName = device;
   if (this->IsLoaded())
@@ -239,7 +245,7 @@ SHMoARegModel::SetNumberOfThreads(int threads)
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< error.what());
+    itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
 }
 
@@ -269,6 +275,13 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
   if (fixed->GetLargestPossibleRegion().GetNumberOfPixels() == 0)
   {
     itkExceptionMacro(<< "Predict needs non-empty images");
+  }
+  const auto gridSize = fixed->GetLargestPossibleRegion().GetSize();
+  if (gridSize[0] < kSmallestNetworkGrid || gridSize[1] < kSmallestNetworkGrid || gridSize[2] < kSmallestNetworkGrid)
+  {
+    itkExceptionMacro(<< "the network grid " << gridSize[0] << " x " << gridSize[1] << " x " << gridSize[2]
+                      << " is smaller than the smallest grid this model accepts, " << kSmallestNetworkGrid
+                      << "^3 (an image a few network voxels across is too small to register)");
   }
   if (fixed->GetLargestPossibleRegion() != moving->GetLargestPossibleRegion())
   {
@@ -333,7 +346,7 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< "the network failed: " << error.what());
+    itkExceptionMacro(<< "the network failed: " << shmoareg::messageWithoutTrace(error));
   }
   return prediction;
 }
@@ -471,7 +484,7 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
   }
   catch (const std::exception & error)
   {
-    itkExceptionMacro(<< "the refinement failed: " << error.what());
+    itkExceptionMacro(<< "the refinement failed: " << shmoareg::messageWithoutTrace(error));
   }
 }
 

@@ -22,6 +22,7 @@
 #include "itkTestingMacros.h"
 
 #include <cmath>
+#include <array>
 #include <functional>
 
 namespace {
@@ -147,6 +148,33 @@ itkLabelComparisonFiltersTest(int, char *[])
   catch (const itk::ExceptionObject & error)
   {
     ITK_TEST_EXPECT_TRUE(std::string(error.GetDescription()).find("different grids") != std::string::npos);
+    ITK_TEST_EXPECT_TRUE(std::string(error.GetDescription()).find("size [30, 30, 30] vs [30, 30, 31]") !=
+                         std::string::npos);
+  }
+  // The same size 1 m away (a label map that does not lie on its image): Dice and ASSD both
+  // refuse it and say that the origin differs, with both origins (before: Dice 0, no error).
+  auto farAway = makeLabels(size, unit, [](const itk::Point<double, 3> &, const itk::Index<3> & i) -> unsigned char {
+    return inCube(i, 5, 15) ? 1 : 0;
+  });
+  farAway->SetOrigin(itk::Point<double, 3>(std::array<double, 3>{ { 1000.0, 0.0, 0.0 } }.data()));
+  for (itk::LabelImageComparisonFilter<LabelImageType>::Pointer measure :
+       { itk::LabelImageComparisonFilter<LabelImageType>::Pointer(dice),
+         itk::LabelImageComparisonFilter<LabelImageType>::Pointer(assd) })
+  {
+    measure->SetSourceImage(source);
+    measure->SetTargetImage(farAway);
+    try
+    {
+      measure->Update();
+      std::cerr << measure->GetNameOfClass() << " accepted label images 1 m apart" << std::endl;
+      return EXIT_FAILURE;
+    }
+    catch (const itk::ExceptionObject & error)
+    {
+      const std::string message = error.GetDescription();
+      ITK_TEST_EXPECT_TRUE(message.find("origin [0, 0, 0] vs [1000, 0, 0]") != std::string::npos);
+      ITK_TEST_EXPECT_TRUE(message.find("size") == std::string::npos); // only what differs
+    }
   }
 
   // A float label map with non-integer values is refused.

@@ -3,8 +3,8 @@
 
 #include "itkTransformFileWriter.h"
 
+#include <algorithm>
 #include <fstream>
-
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -187,18 +187,126 @@ AtomicOutputs::writeText(const std::string & text, const std::string & path)
     throw std::runtime_error("cannot write '" + path + "'");
 }
 
+namespace {
+bool
+endsWithMhd(const std::string & path)
+{
+  std::string name = std::filesystem::path(path).filename().string();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".mhd") == 0;
+}
+
+// The same file, whether or not it exists yet: links and ./.. resolved.
+std::filesystem::path
+resolved(const std::string & path)
+{
+  std::error_code error;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path), error);
+  return error ? std::filesystem::absolute(path).lexically_normal() : canonical;
+}
+} // namespace
+
+void
+checkOutputFiles(const std::vector<OutputFile> & outputs, const std::vector<std::string> & inputs)
+{
+  std::vector<std::pair<std::filesystem::path, std::string>> inputFiles;
+  for (const auto & input : inputs)
+    if (!input.empty())
+      inputFiles.emplace_back(resolved(input), input);
+  std::vector<std::pair<std::filesystem::path, const OutputFile *>> seen;
+  for (const auto & output : outputs)
+  {
+    if (output.path.empty())
+      continue;
+    const std::filesystem::path target = resolved(output.path);
+    std::vector<std::filesystem::path> written{ target };
+    if (endsWithMhd(output.path)) // its data file, under the names a writer may use
+      for (const char * extension : { ".zraw", ".raw" })
+        written.push_back(std::filesystem::path(target).replace_extension(extension));
+    for (const auto & file : written)
+      for (const auto & input : inputFiles)
+      {
+        std::error_code error;
+        if (file == input.first || std::filesystem::equivalent(file, input.first, error))
+          throw std::runtime_error(output.option + " '" + output.path + "' would overwrite the input '" + input.second +
+                                   "': choose another output name");
+      }
+    for (const auto & earlier : seen)
+      if (earlier.first == target)
+        throw std::runtime_error(output.option + " and " + earlier.second->option + " both name '" + output.path +
+                                 "': give each output its own file");
+    seen.emplace_back(target, &output);
+    std::error_code error;
+    if (std::filesystem::is_directory(target, error))
+      throw std::runtime_error(output.option + " '" + output.path + "' is a folder: give a file name");
+    // The nearest existing parent: the folders below it are made when the outputs are written.
+    std::filesystem::path parent = target.parent_path();
+    while (!parent.empty() && !std::filesystem::exists(parent, error) && parent != parent.root_path())
+      parent = parent.parent_path();
+    if (!std::filesystem::is_directory(parent, error))
+      throw std::runtime_error(output.option + " '" + output.path + "' cannot be written: '" + parent.string() +
+                               "' is not a folder");
+    if (::access(parent.c_str(), W_OK | X_OK) != 0 ||
+        (std::filesystem::exists(target, error) && ::access(target.c_str(), W_OK) != 0))
+      throw std::runtime_error(output.option + " '" + output.path + "' cannot be written: no permission to write in '" +
+                               parent.string() + "'");
+  }
+}
+
+std::string
+AtomicOutputs::metaImageDataFile(const std::string & header)
+{
+  if (!endsWithMhd(header))
+    return std::string();
+  std::ifstream in(header);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("ElementDataFile", 0) == 0)
+    {
+      const size_t equals = line.find('=');
+      std::string value = equals == std::string::npos ? std::string() : line.substr(equals + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      value.erase(value.find_last_not_of(" \t\r") + 1);
+      return value == "LOCAL" ? std::string() : value;
+    }
+  return std::string();
+}
+
 void
 AtomicOutputs::commit()
 {
   for (const auto & entry : m_Pending)
+  {
+    // A .mhd names its data file: move that to the final stem and say so in the header.
+    const std::string dataFile = metaImageDataFile(entry.first);
+    if (!dataFile.empty())
+    {
+      const std::filesystem::path folder = std::filesystem::path(entry.second).parent_path();
+      const std::string finalData =
+        std::filesystem::path(entry.second).stem().string() + std::filesystem::path(dataFile).extension().string();
+      std::filesystem::rename(folder / dataFile, folder / finalData);
+      std::ifstream in(entry.first);
+      std::ostringstream header;
+      std::string line;
+      while (std::getline(in, line))
+        header << (line.rfind("ElementDataFile", 0) == 0 ? "ElementDataFile = " + finalData : line) << "\n";
+      in.close();
+      std::ofstream(entry.first, std::ios::trunc) << header.str();
+    }
     std::filesystem::rename(entry.first, entry.second);
+  }
   m_Pending.clear();
 }
 
 AtomicOutputs::~AtomicOutputs()
 {
   for (const auto & entry : m_Pending)
+  {
+    const std::string dataFile = metaImageDataFile(entry.first);
+    if (!dataFile.empty())
+      std::remove((std::filesystem::path(entry.first).parent_path() / dataFile).c_str());
     std::remove(entry.first.c_str());
+  }
 }
 
 } // namespace shmoareg::cli

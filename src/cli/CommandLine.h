@@ -63,8 +63,23 @@ private:
   std::map<std::string, std::string> m_Values;
 };
 
+// One output file of a command: the option that names it (for messages) and its path.
+struct OutputFile
+{
+  std::string option;
+  std::string path;
+};
+
+// Before any work: every output can be written (it is not a folder; its nearest existing
+// parent folder is a writable folder), no output is one of `inputs` (compared after
+// resolving links, a MetaImage .mhd output with its data file) and no two outputs are one
+// file. Throws std::runtime_error naming the option and the path.
+void
+checkOutputFiles(const std::vector<OutputFile> & outputs, const std::vector<std::string> & inputs);
+
 // Writes to a temporary file beside `path` (same extension, so ITK picks the same format),
-// then renames it over `path`: a failed run leaves no partial output.
+// then renames it over `path`: a failed run leaves no partial output. A MetaImage .mhd keeps
+// its data file beside it under the final name (`path` with .zraw or .raw).
 class AtomicOutputs
 {
 public:
@@ -90,6 +105,9 @@ public:
 private:
   static std::string
   temporaryName(const std::string & path);
+  // A .mhd header's data file (ElementDataFile), empty for LOCAL data or another format.
+  static std::string
+  metaImageDataFile(const std::string & header);
   std::vector<std::pair<std::string, std::string>> m_Pending;
 };
 

@@ -1,4 +1,5 @@
 #include "TransformFiles.h"
+#include "ImageFiles.h"
 
 #include "itkAffineTransform.h"
 #include "itkCastImageFilter.h"
@@ -12,6 +13,7 @@
 #include "itkTxtTransformIOFactory.h"
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 
@@ -44,7 +46,36 @@ readTransformFile(const std::string & path, const std::string & what)
   }
   catch (const itk::ExceptionObject & error)
   {
-    throw std::runtime_error("cannot read the " + what + " '" + path + "': " + error.GetDescription());
+    // ITK names an unknown type and then lists every type it knows: say only the first part.
+    const std::string description = error.GetDescription();
+    const size_t quote = description.find("Could not create an instance of \"");
+    if (quote != std::string::npos)
+    {
+      const size_t start = quote + std::string("Could not create an instance of \"").size();
+      throw std::runtime_error("the " + what + " '" + path + "' holds the transform type '" +
+                               description.substr(start, description.find('"', start) - start) +
+                               "', which ITK does not know (ITK's transform types end in _double_3_3, e.g. "
+                               "AffineTransform_double_3_3)");
+    }
+    throw std::runtime_error("cannot read the " + what + " '" + path + "': " + training::firstLine(description));
+  }
+  catch (const std::exception & error)
+  {
+    // ITK's text reader parses the type name with string operations that throw on a name
+    // without the _<precision>_<in>_<out> suffix.
+    std::string type;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("Transform:", 0) == 0)
+      {
+        type = line.substr(line.find_first_not_of(" \t", 10));
+        break;
+      }
+    throw std::runtime_error("the " + what + " '" + path + "' is not a transform file ITK reads" +
+                             (type.empty() ? std::string(" (") + error.what() + ")"
+                                           : ": the transform type '" + type +
+                                               "' is unknown (ITK's types read like "
+                                               "AffineTransform_double_3_3)"));
   }
   const auto * list = reader->GetTransformList();
   if (list->empty())
@@ -67,7 +98,7 @@ readFieldImage(const std::string & path, const std::string & what)
 {
   checkDisplacementFieldFile(path, what);
   auto transform = FieldTransformType::New();
-  transform->SetDisplacementField(itk::ReadImage<RealFieldType>(path));
+  transform->SetDisplacementField(training::readImageFile<RealFieldType>(path, what, 3));
   return transform;
 }
 } // namespace
@@ -75,17 +106,7 @@ readFieldImage(const std::string & path, const std::string & what)
 void
 checkDisplacementFieldFile(const std::string & path, const std::string & what)
 {
-  itk::ImageIOBase::Pointer io =
-    itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  if (!io)
-    throw std::runtime_error("cannot read the " + what + " '" + path +
-                             "': neither an ITK transform file (.h5, .mat, .txt, .tfm) nor an image ITK reads");
-  io->SetFileName(path);
-  io->ReadImageInformation();
-  if (io->GetNumberOfDimensions() != 3 || io->GetNumberOfComponents() != 3)
-    throw std::runtime_error("the " + what + " '" + path + "' is not a 3D displacement field (" +
-                             std::to_string(io->GetNumberOfDimensions()) + " dimensions, " +
-                             std::to_string(io->GetNumberOfComponents()) + " components per voxel)");
+  training::checkImageFile(path, what, 3);
 }
 
 void

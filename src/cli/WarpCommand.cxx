@@ -2,6 +2,7 @@
 #include "CliCommands.h"
 #include "CommandLine.h"
 #include "Dataset.h"
+#include "ImageFiles.h"
 #include "TransformFiles.h"
 
 #include "itkImageFileReader.h"
@@ -51,7 +52,7 @@ warpImage(const std::string & input,
           const std::string & output)
 {
   using ImageType = itk::Image<TPixel, 3>;
-  const typename ImageType::Pointer image = itk::ReadImage<ImageType>(input);
+  const typename ImageType::Pointer image = training::readImageFile<ImageType>(input, "input image");
   auto resample = itk::ResampleImageFilter<ImageType, ImageType>::New();
   resample->SetInput(image);
   resample->SetTransform(transform);
@@ -164,6 +165,12 @@ warpCommand(int argc, char * argv[])
   const std::vector<std::string> transformFiles = splitList(args.get("transform"));
   if (transformFiles.empty())
     throw UsageError("--transform names no file");
+  std::vector<std::string> inputs = transformFiles;
+  for (const char * option : { "input", "reference", "points" })
+    if (args.has(option))
+      inputs.push_back(args.get(option));
+  checkOutputFiles({ { "--output", args.get("output", "") }, { "--output-points", args.get("output-points", "") } },
+                   inputs);
   const TransformType::Pointer transform = readTransformStack(transformFiles, "transform");
   if (args.has("points") || args.has("output-points"))
   {
@@ -176,10 +183,7 @@ warpCommand(int argc, char * argv[])
   const std::string interpolation = args.get("interpolation", "linear");
   if (interpolation != "linear" && interpolation != "nearest" && interpolation != "label")
     throw UsageError("--interpolation must be linear, nearest or label");
-  itk::ImageIOBase::Pointer referenceIO =
-    itk::ImageIOFactory::CreateImageIO(args.get("reference").c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-  if (!referenceIO)
-    throw std::runtime_error("cannot read the reference image '" + args.get("reference") + "'");
+  training::checkImageFile(args.get("reference"), "reference image", 0);
   using GridType = itk::Image<unsigned char, 3>;
   auto gridReader = itk::ImageFileReader<GridType>::New();
   gridReader->SetFileName(args.get("reference"));
@@ -193,7 +197,7 @@ warpCommand(int argc, char * argv[])
   else
   {
     // A label map keeps its pixel type; its values must be integers (checked as for training).
-    training::readLabelMap(args.get("input"));
+    training::readLabelMap(args.get("input"), "input label map");
     itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(args.get("input").c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
     io->SetFileName(args.get("input"));

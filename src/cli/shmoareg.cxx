@@ -1,7 +1,9 @@
 // The shmoareg command line: register, train, evaluate, info, presets, forward.
 #include "CliCommands.h"
 #include "CommandLine.h"
+#include "ErrorMessage.h"
 #include "Evaluation.h"
+#include "ImageFiles.h"
 #include "AffinePreAlignment.h"
 #include "RegistrationFigure.h"
 #include "SyntheticDataset.h"
@@ -14,10 +16,12 @@
 #include <vtkPointData.h>
 
 #include "itkImageFileReader.h"
+#include "itkSHMoARegImageGrid.h"
 #include "itkSHMoARegImageIO.h"
 #include "itkSHMoARegistrationFilter.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -72,22 +76,14 @@ template <typename TImage>
 typename TImage::Pointer
 readImageAs(const std::string & path, const char * what)
 {
-  try
-  {
-    return itk::ReadImage<TImage>(path);
-  }
-  catch (const itk::ExceptionObject & error)
-  {
-    throw std::runtime_error(std::string("cannot read the ") + what + " '" + path + "': " + error.GetDescription());
-  }
+  return training::readImageFile<TImage>(path, what);
 }
 
 // A displacement field file: 3 dimensions, 3 components per voxel, else an error naming it.
 training::DisplacementFieldType::Pointer
 readDisplacementField(const std::string & path, const char * what)
 {
-  cli::checkDisplacementFieldFile(path, what);
-  return readImageAs<training::DisplacementFieldType>(path, what);
+  return training::readImageFile<training::DisplacementFieldType>(path, what, 3);
 }
 
 void
@@ -111,6 +107,99 @@ ImageType::Pointer
 readImage(const std::string & path, const char * what)
 {
   return readImageAs<ImageType>(path, (std::string(what) + " image").c_str());
+}
+
+// The images of a registration, read and checked as register and render share them: labels
+// on their image's grid, no NaN or infinite voxel unless --replace-non-finite replaces them,
+// and a warning for an image without contrast.
+struct RegistrationInputs
+{
+  ImageType::Pointer fixed;
+  ImageType::Pointer moving;
+  LabelImageType::Pointer fixedLabels;
+  LabelImageType::Pointer movingLabels;
+  size_t fixedNonFiniteReplaced = 0;
+  size_t movingNonFiniteReplaced = 0;
+  std::vector<std::string> warnings;
+};
+
+void
+addInputCheckOptions(ArgumentParser & args)
+{
+  args.option("replace-non-finite",
+              "VALUE",
+              "replace NaN and infinite voxels of the fixed and moving images by VALUE (default: refuse such images)");
+}
+
+RegistrationInputs
+readRegistrationInputs(const ArgumentParser & args)
+{
+  RegistrationInputs inputs;
+  auto readChecked = [&](const char * which, size_t & replaced) {
+    const std::string path = args.get(which);
+    const std::string name = std::string("the ") + which + " image '" + path + "'";
+    ImageType::Pointer image = readImage(path, which);
+    const size_t nonFinite = training::countNonFiniteVoxels(image);
+    if (nonFinite > 0)
+    {
+      if (!args.has("replace-non-finite"))
+        throw std::runtime_error(name + " has " + std::to_string(nonFinite) + " NaN or infinite voxel" +
+                                 (nonFinite == 1 ? "" : "s") + " (of " +
+                                 std::to_string(image->GetLargestPossibleRegion().GetNumberOfPixels()) +
+                                 "): repair it, or give --replace-non-finite VALUE");
+      const double value = args.getDouble("replace-non-finite", 0.0);
+      if (!std::isfinite(value))
+        throw UsageError("--replace-non-finite must be a finite number");
+      replaced = training::replaceNonFiniteVoxels(image, static_cast<float>(value));
+      std::cout << "replaced " << replaced << " NaN or infinite voxel" << (replaced == 1 ? "" : "s") << " of " << name
+                << " by " << value << "\n";
+    }
+    const std::string contrast = training::describeMissingContrast(image);
+    if (!contrast.empty())
+    {
+      inputs.warnings.push_back(name + " is " + contrast + ": there is nothing to align, the field is meaningless");
+      std::cerr << "shmoareg: warning: " << inputs.warnings.back() << "\n";
+    }
+    return image;
+  };
+  inputs.fixed = readChecked("fixed", inputs.fixedNonFiniteReplaced);
+  inputs.moving = readChecked("moving", inputs.movingNonFiniteReplaced);
+  auto readLabels = [&](const char * which, const ImageType * image) {
+    const std::string option = std::string(which) + "-labels";
+    if (!args.has(option))
+      return LabelImageType::Pointer();
+    const std::string path = args.get(option);
+    LabelImageType::Pointer labels = training::readLabelMap(path, std::string(which) + " label map");
+    const std::string difference = itk::SHMoARegImageGrid::DescribeGridDifference<3>(labels, image);
+    if (!difference.empty())
+      throw std::runtime_error(std::string("the ") + which + " label map '" + path + "' does not lie on the " + which +
+                               " image's grid (labels vs image: " + difference +
+                               "): a label map must share its image's voxel grid");
+    return labels;
+  };
+  inputs.fixedLabels = readLabels("fixed", inputs.fixed);
+  inputs.movingLabels = readLabels("moving", inputs.moving);
+  return inputs;
+}
+
+// Every file a registration reads, for checkOutputFiles.
+std::vector<std::string>
+registrationInputPaths(const ArgumentParser & args)
+{
+  std::vector<std::string> paths;
+  for (const char * option : { "fixed",
+                               "moving",
+                               "fixed-labels",
+                               "moving-labels",
+                               "fixed-mask",
+                               "moving-mask",
+                               "initial-transform",
+                               "model" })
+    if (args.has(option))
+      paths.push_back(args.get(option));
+  if (!args.has("model") && !args.has("preset"))
+    paths.push_back(defaultModelPath());
+  return paths;
 }
 
 // The refinement after the network (docs/results.md): register and render share these.
@@ -248,6 +337,7 @@ registerCommand(int argc, char * argv[])
               "IMAGE",
               "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
+  addInputCheckOptions(args);
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
@@ -265,8 +355,18 @@ registerCommand(int argc, char * argv[])
   const std::string metricsPath = outputPath("output-metrics", "Metrics.json", args.has("fixed-labels"));
   const std::string transformPath = outputPath("output-transform", "Composite.h5", true);
   const std::string inverseTransformPath = outputPath("output-inverse-transform", "InverseComposite.h5", true);
-  if ((fieldPath.empty() && prefix.empty()) || warpedPath.empty())
-    throw UsageError("give --output-prefix, or --output-field and --output-warped");
+  const std::vector<cli::OutputFile> outputFiles{ { "--output-field", fieldPath },
+                                                  { "--output-warped", warpedPath },
+                                                  { "--output-warped-labels", labelsPath },
+                                                  { "--output-inverse-field", inversePath },
+                                                  { "--output-metrics", metricsPath },
+                                                  { "--output-transform", transformPath },
+                                                  { "--output-inverse-transform", inverseTransformPath },
+                                                  { "--output-prefix", prefixPath("0GenericAffine.mat") },
+                                                  { "--output-prefix", prefixPath("1Warp.nii.gz") },
+                                                  { "--output-prefix", prefixPath("1InverseWarp.nii.gz") } };
+  if (std::all_of(outputFiles.begin(), outputFiles.end(), [](const cli::OutputFile & f) { return f.path.empty(); }))
+    throw UsageError("give an output: --output-prefix, --output-field, --output-warped, --output-transform, ...");
   if (args.has("output-warped-labels") && !args.has("moving-labels"))
     throw UsageError("--output-warped-labels needs --moving-labels");
   if (args.has("fixed-labels") != args.has("moving-labels") && !args.has("output-warped-labels"))
@@ -275,14 +375,14 @@ registerCommand(int argc, char * argv[])
     throw UsageError("--output-metrics needs --fixed-labels and --moving-labels");
   if (args.has("affine") && args.has("initial-transform"))
     throw UsageError("give --affine or --initial-transform, not both");
+  cli::checkOutputFiles(outputFiles, registrationInputPaths(args));
 
   auto model = makeModel(args);
-  const auto fixed = readImage(args.get("fixed"), "fixed");
-  const auto moving = readImage(args.get("moving"), "moving");
-  const auto movingLabels =
-    args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
-  const auto fixedLabels =
-    args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
+  const RegistrationInputs inputs = readRegistrationInputs(args);
+  const ImageType::Pointer fixed = inputs.fixed;
+  const ImageType::Pointer moving = inputs.moving;
+  const LabelImageType::Pointer movingLabels = inputs.movingLabels;
+  const LabelImageType::Pointer fixedLabels = inputs.fixedLabels;
   const auto fixedMask = args.has("fixed-mask")
                            ? readImageAs<training::MaskImageType>(args.get("fixed-mask"), "fixed mask")
                            : training::MaskImageType::Pointer();
@@ -414,6 +514,10 @@ registerCommand(int argc, char * argv[])
                                      { "refinement", args.get("refinement", "fast") },
                                      { "refinement_levels", refinementLevels },
                                      { "refinement_seconds", filter->GetRefinementSeconds() },
+                                     { "non_finite_voxels_replaced",
+                                       { { "fixed", inputs.fixedNonFiniteReplaced },
+                                         { "moving", inputs.movingNonFiniteReplaced } } },
+                                     { "warnings", inputs.warnings },
                                      { "seconds", seconds } };
     metricsJson = metrics.dump(2) + "\n";
   }
@@ -658,17 +762,23 @@ renderCommand(int argc, char * argv[])
   args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
   args.option("panel", "PIXELS", "panel size (default 160)");
+  addInputCheckOptions(args);
   addModelOptions(args);
   if (!args.parse(argc, argv, 2))
     return 0;
   args.require({ "fixed", "moving", "output" });
+  const std::string vtiPrefix = args.get("vti-prefix", "");
+  cli::checkOutputFiles({ { "--output", args.get("output") },
+                          { "--vti-prefix", vtiPrefix.empty() ? "" : vtiPrefix + "_field.vti" },
+                          { "--vti-prefix", vtiPrefix.empty() ? "" : vtiPrefix + "_jacobian.vti" },
+                          { "--vti-prefix", vtiPrefix.empty() ? "" : vtiPrefix + "_experts.vti" } },
+                        registrationInputPaths(args));
   auto model = makeModel(args);
-  const auto fixed = readImage(args.get("fixed"), "fixed");
-  const auto moving = readImage(args.get("moving"), "moving");
-  const auto fixedLabels =
-    args.has("fixed-labels") ? training::readLabelMap(args.get("fixed-labels")) : LabelImageType::Pointer();
-  const auto movingLabels =
-    args.has("moving-labels") ? training::readLabelMap(args.get("moving-labels")) : LabelImageType::Pointer();
+  const RegistrationInputs registrationInputs = readRegistrationInputs(args);
+  const ImageType::Pointer fixed = registrationInputs.fixed;
+  const ImageType::Pointer moving = registrationInputs.moving;
+  const LabelImageType::Pointer fixedLabels = registrationInputs.fixedLabels;
+  const LabelImageType::Pointer movingLabels = registrationInputs.movingLabels;
   const auto filter = registerPair(args, model, fixed, moving, movingLabels, false, readInitialTransform(args));
 
   visualization::RegistrationFigureInputs inputs;
@@ -865,7 +975,7 @@ main(int argc, char * argv[])
   }
   catch (const std::exception & error)
   {
-    std::cerr << "shmoareg: error: " << error.what() << "\n";
+    std::cerr << "shmoareg: error: " << messageWithoutTrace(error) << "\n";
     return 1;
   }
 }

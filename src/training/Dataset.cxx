@@ -1,9 +1,10 @@
 #include "Dataset.h"
+#include "ImageFiles.h"
 
 #include "itkImageFileReader.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkSHMoARegImageIO.h"
-#include "itkSHMoARegNetworkGrid.h"
+#include "itkSHMoARegImageGrid.h"
 
 #include <nlohmann/json.hpp>
 
@@ -253,19 +254,10 @@ ensureImageIO()
 }
 
 LabelImageType::Pointer
-readLabelMap(const std::string & path)
+readLabelMap(const std::string & path, const std::string & description)
 {
-  ensureImageIO();
   // Read as float to see values that an integer read would silently truncate.
-  ImageType::Pointer values;
-  try
-  {
-    values = itk::ReadImage<ImageType>(path);
-  }
-  catch (const itk::ExceptionObject & error)
-  {
-    throw DatasetError("cannot read the label map '" + path + "': " + error.GetDescription());
-  }
+  const ImageType::Pointer values = readImageFile<ImageType>(path, description);
   auto labels = LabelImageType::New();
   labels->CopyInformation(values);
   labels->SetRegions(values->GetLargestPossibleRegion());
@@ -276,7 +268,7 @@ readLabelMap(const std::string & path)
   {
     const float v = in.Get();
     if (!std::isfinite(v) || v != std::floor(v) || v < 0.0f || v > 65535.0f)
-      throw DatasetError("the label map '" + path + "' has the value " + std::to_string(v) +
+      throw DatasetError("the " + description + " '" + path + "' has the value " + std::to_string(v) +
                          ", not a label (labels are integers in [0, 65535])");
     *out = static_cast<unsigned short>(v);
   }
@@ -291,25 +283,20 @@ loadSubject(const SubjectEntry & entry)
   subject.id = entry.id;
   try
   {
-    subject.image = itk::ReadImage<ImageType>(entry.image);
+    subject.image = readImageFile<ImageType>(entry.image, "image");
   }
-  catch (const itk::ExceptionObject & error)
+  catch (const ImageFileError & error)
   {
-    throw DatasetError("subject '" + entry.id + "': cannot read '" + entry.image + "': " + error.GetDescription());
+    throw DatasetError("subject '" + entry.id + "': " + error.what());
   }
   if (!entry.labels.empty())
   {
     subject.labels = readLabelMap(entry.labels);
-    if (!itk::SHMoARegNetworkGrid::HaveSameGrid<3>(subject.labels, subject.image))
-    {
-      std::ostringstream message;
-      message << "subject '" << entry.id << "': the label map '" << entry.labels << "' (size "
-              << subject.labels->GetLargestPossibleRegion().GetSize() << ", spacing " << subject.labels->GetSpacing()
-              << ") is not on the grid of its image '" << entry.image << "' (size "
-              << subject.image->GetLargestPossibleRegion().GetSize() << ", spacing " << subject.image->GetSpacing()
-              << ")";
-      throw DatasetError(message.str());
-    }
+    const std::string difference = itk::SHMoARegImageGrid::DescribeGridDifference<3>(subject.labels, subject.image);
+    if (!difference.empty())
+      throw DatasetError("subject '" + entry.id + "': the label map '" + entry.labels +
+                         "' is not on the grid of its image '" + entry.image + "' (labels vs image: " + difference +
+                         ")");
   }
   return subject;
 }

@@ -77,7 +77,7 @@ loadSubject(const SubjectEntry & entry);
 
 // Reads a label map, refusing non-integer values or values above 65535.
 LabelImageType::Pointer
-readLabelMap(const std::string & path);
+readLabelMap(const std::string & path, const std::string & description = "label map");
 
 } // namespace shmoareg::training
 

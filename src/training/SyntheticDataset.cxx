@@ -1,4 +1,5 @@
 #include "SyntheticDataset.h"
+#include "ImageFiles.h"
 
 #include "itkAffineTransform.h"
 #include "itkCompositeTransform.h"
@@ -149,12 +150,11 @@ loadAtlas(const SyntheticDatasetOptions & options, bool mirrored = false)
   Atlas atlas;
   try
   {
-    atlas.image = itk::ReadImage<ImageType>(options.atlasImage);
+    atlas.image = readImageFile<ImageType>(options.atlasImage, "atlas image");
   }
-  catch (const itk::ExceptionObject & error)
+  catch (const ImageFileError & error)
   {
-    throw DatasetError("cannot read the atlas image '" + options.atlasImage +
-                       "' (Debian package mricron-data): " + error.GetDescription());
+    throw DatasetError(std::string(error.what()) + " (the atlas comes from Debian's package mricron-data)");
   }
   if (!options.atlasLabels.empty())
     atlas.labels = readLabelMap(options.atlasLabels);

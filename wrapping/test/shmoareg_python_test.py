@@ -195,6 +195,15 @@ smaller = image(np.zeros((20, 20, 12), np.int16), spacing=(2.0, 2.0, 2.0), origi
 raises(lambda: itk.LabelDiceCoefficientImageFilter[LabelType].New(SourceImage=moving_labels,
                                                                    TargetImage=smaller).Update(),
        ["different grids"], "label maps on different grids")
+# A label map of the same size 1 m away: refused by Dice and ASSD alike, naming the origins.
+far_labels = itk.image_from_array(itk.array_from_image(fixed_labels))
+far_labels.CopyInformation(fixed_labels)
+far_origin = [float(o) for o in fixed_labels.GetOrigin()]
+far_origin[0] += 1000.0
+far_labels.SetOrigin(far_origin)
+for measure in (itk.LabelDiceCoefficientImageFilter, itk.AverageSymmetricSurfaceDistanceImageFilter):
+    raises(lambda: measure[LabelType].New(SourceImage=fixed_labels, TargetImage=far_labels).Update(),
+           ["different grids", "origin", "vs"], f"{measure.__name__}: a label map 1 m from the other")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

@@ -1,0 +1,16 @@
+#include "ErrorMessage.h"
+
+#include <c10/util/Exception.h>
+
+namespace shmoareg {
+
+std::string
+messageWithoutTrace(const std::exception & error)
+{
+  const auto * torchError = dynamic_cast<const c10::Error *>(&error);
+  const std::string text = torchError ? torchError->what_without_backtrace() : error.what();
+  // A message that quotes a c10 error's what() (an std::runtime_error that wraps one) ends there.
+  return text.substr(0, text.find("\nException raised from"));
+}
+
+} // namespace shmoareg

@@ -86,6 +86,8 @@ open("unknown-type.txt", "w").write("#Insight Transform File V1.0\n#Transform 0\
 open("unparsable-type.txt", "w").write("#Insight Transform File V1.0\n#Transform 0\n"
                                        "Transform: Foo\nParameters: 1 0 0\nFixedParameters: 0 0 0\n")
 PY
+sed 's/ElementDataFile = image.raw/ElementDataFile = gone.raw/' image.mhd > missing-data.mhd
+printf 'ObjectType = Image\nNDims = 3\nDimSize = 24 24 24\nElementSpacing = 2 2 2\nElementNumberOfChannels = 3\nElementType = MET_FLOAT\nElementDataFile = image.raw\n' > vector.mhd
 ln -s image.mhd link-to-image.mhd
 before=$(md5sum ./*.mhd ./*.raw | md5sum)
 
@@ -145,6 +147,8 @@ for f in whole-nii.nii whole-nii-gz.nii.gz whole-nrrd.nrrd whole-mha.mha whole-z
   expect 0 "wrote results/field.nii.gz" --fixed $f --moving image.mhd --output-field results/field.nii.gz
   rm -f results/*
 done
+expect 1 "fixed image 'missing-data.mhd' names the data file '.*gone.raw', which does not exist" --fixed missing-data.mhd --moving image.mhd "${both[@]}"
+expect 1 "moving image 'vector.mhd' has 3 values per voxel .*: a scalar image is needed" --fixed image.mhd --moving vector.mhd "${both[@]}"
 # Not one 3-D volume.
 expect 1 "fixed image 'flat.mhd' is 2-D (48 x 56 voxels): SHMoAReg registers 3-D images" --fixed flat.mhd --moving image.mhd "${both[@]}"
 expect 1 "moving image 'one-slice.mhd' is 2-D (48 x 56 x 1 voxels)" --fixed image.mhd --moving one-slice.mhd "${both[@]}"

@@ -80,6 +80,11 @@ public:
   itkSetObjectMacro(Model, ModelType);
   itkGetModifiableObjectMacro(Model, ModelType);
 
+  /** Where the prediction runs ("auto", "cpu", "cuda", "cuda:N"); empty (the default): the
+   * model's device. An argument of the prediction: the shared model is not changed. */
+  itkSetStringMacro(Device);
+  itkGetStringMacro(Device);
+
   itkSetMacro(ComputeGateProbabilities, bool);
   itkGetConstMacro(ComputeGateProbabilities, bool);
   itkBooleanMacro(ComputeGateProbabilities);
@@ -145,6 +150,7 @@ protected:
 
 private:
   typename ModelType::Pointer m_Model;
+  std::string m_Device;
   bool m_ComputeGateProbabilities{ false };
   bool m_ComputeInverseDisplacementField{ false };
   bool m_HasInverseDisplacementField{ false };

@@ -144,7 +144,8 @@ public:
          const RefinementSettings & settings,
          const NetworkImageType * fixedMask = nullptr,
          const NetworkImageType * movingMask = nullptr,
-         std::vector<RefinementLevelReport> * report = nullptr) const;
+         std::vector<RefinementLevelReport> * report = nullptr,
+         const std::string & device = std::string()) const;
 
   /** The names of the built-in configurations (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg,
    * SHMoAReg_diff). */
@@ -188,13 +189,17 @@ public:
   unsigned int
   GetNumberOfExperts() const;
 
-  /** "auto", "cpu", "cuda" or "cuda:N"; throws if the device does not exist here. */
+  /** Where the model's network lives and predictions run unless they name a device: "auto",
+   * "cpu", "cuda" or "cuda:N"; throws if the device does not exist here. Set it before sharing
+   * the model: Predict and Refine never change it (a prediction that names another device
+   * runs on a copy of the network made there once). */
   void
   SetDevice(const std::string & device);
   std::string
   GetDevice() const;
 
-  /** LibTorch intra-op threads (0: LibTorch's default). Process-wide in LibTorch. */
+  /** LibTorch intra-op threads (0: LibTorch's default). Process-wide in LibTorch, so set once
+   * by the program (the command line's --threads); no filter of the module sets it. */
   void
   SetNumberOfThreads(int threads);
 
@@ -211,7 +216,8 @@ public:
           const InstanceOptimizationSettings & refinement,
           const NetworkImageType * fixedMask = nullptr,
           const NetworkImageType * movingMask = nullptr,
-          bool computeInverse = false) const;
+          bool computeInverse = false,
+          const std::string & device = std::string()) const;
   /** True for the diffeomorphic variant, whose inverse Predict can compute exactly. */
   bool
   IsDiffeomorphic() const;

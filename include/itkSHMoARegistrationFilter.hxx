@@ -197,8 +197,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 {
   if (m_Model)
   {
-    m_Model->SetDevice(m_Device);
-    return m_Model;
+    return m_Model; // shared: the device is an argument of each prediction, never set on it
   }
   if (m_ModelFileName.empty())
   {
@@ -311,6 +310,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 
     // 3. The network: a physical field on the network grid.
     m_NetworkSource->SetModel(model);
+    m_NetworkSource->SetDevice(m_Device);
     m_NetworkSource->SetFixedImage(fixedOnGrid);
     m_NetworkSource->SetMovingImage(movingOnGrid);
     m_NetworkSource->SetFixedMask(
@@ -361,7 +361,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
                                        m_RefinementSettings,
                                        fixedMask.GetPointer(),
                                        movingMask.GetPointer(),
-                                       &m_RefinementReport);
+                                       &m_RefinementReport,
+                                       m_Device);
     this->UpdateProgress(0.85f);
     physical = SHMoARegNetworkGrid::VoxelToPhysical(refined);
     m_RefinementSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();

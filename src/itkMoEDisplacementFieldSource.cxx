@@ -161,7 +161,6 @@ MoEDisplacementFieldSource::GenerateData()
                       << " channels per image; this filter gives it one (a scalar image)");
   }
   this->UpdateProgress(0.0f);
-  m_Model->SetNumberOfThreads(static_cast<int>(this->GetNumberOfWorkUnits()));
   SHMoARegModel::InstanceOptimizationSettings refinement;
   refinement.Iterations = m_NumberOfInstanceOptimizationIterations;
   refinement.LearningRate = m_InstanceOptimizationLearningRate;
@@ -173,7 +172,8 @@ MoEDisplacementFieldSource::GenerateData()
                                                                 refinement,
                                                                 this->GetFixedMask(),
                                                                 this->GetMovingMask(),
-                                                                m_ComputeInverseDisplacementField);
+                                                                m_ComputeInverseDisplacementField,
+                                                                m_Device);
   m_NetworkSeconds = prediction.Seconds;
   m_InstanceOptimizationSeconds = prediction.RefinementSeconds;
 
@@ -222,6 +222,7 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
 {
   Superclass::PrintSelf(os, indent);
   os << indent << "Model: " << (m_Model ? m_Model->GetPresetName() : std::string("(none)")) << std::endl;
+  os << indent << "Device: " << (m_Device.empty() ? std::string("(the model's)") : m_Device) << std::endl;
   os << indent << "ComputeGateProbabilities: " << m_ComputeGateProbabilities << std::endl;
   os << indent << "ComputeInverseDisplacementField: " << m_ComputeInverseDisplacementField << std::endl;
   os << indent << "NetworkSeconds: " << m_NetworkSeconds << std::endl;

@@ -28,6 +28,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <sstream>
 
 namespace itk {
 namespace {
@@ -42,6 +45,48 @@ struct SHMoARegModel::Implementation
   std::string provenance{ "{}" };
   std::string deviceName{ "auto" };
   torch::Device device{ torch::kCPU };
+  // Copies of the network on devices other than `device`, made on first use by a prediction
+  // that names one: predictions on a shared model never move its network.
+  std::mutex copiesMutex;
+  std::map<std::string, shmoareg::RegistrationNetwork> copies;
+
+  // The device a prediction runs on: `name`, or the model's own when empty.
+  torch::Device
+  predictionDevice(const std::string & name) const
+  {
+    return name.empty() ? device : shmoareg::resolveDevice(name);
+  }
+
+  // The network on `target`: the model's own, or its copy there.
+  shmoareg::RegistrationNetwork
+  networkOn(const torch::Device & target)
+  {
+    if (target == device)
+      return network;
+    std::lock_guard<std::mutex> lock(copiesMutex);
+    auto found = copies.find(target.str());
+    if (found != copies.end())
+      return found->second;
+    std::stringstream weights;
+    {
+      torch::serialize::OutputArchive archive;
+      network->save(archive);
+      archive.save_to(weights);
+    }
+    shmoareg::RegistrationNetwork copy(network->config());
+    torch::serialize::InputArchive archive;
+    archive.load_from(weights, target);
+    copy->load(archive);
+    copy->to(target);
+    copy->eval();
+    return copies.emplace(target.str(), copy).first->second;
+  }
+  void
+  forgetCopies()
+  {
+    std::lock_guard<std::mutex> lock(copiesMutex);
+    copies.clear();
+  }
 };
 
 SHMoARegModel::SHMoARegModel()
@@ -71,6 +116,7 @@ SHMoARegModel::CreateFromPreset(const std::string & presetName, unsigned int see
     itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
   m_Implementation->provenance = "{\"source\": \"untrained preset\", \"seed\": " + std::to_string(seed) + "}";
+  m_Implementation->forgetCopies();
   m_Implementation->network->to(m_Implementation->device);
   m_Implementation->network->eval();
   this->Modified();
@@ -84,6 +130,7 @@ SHMoARegModel::LoadFromFile(const std::string & fileName)
     shmoareg::LoadedModel loaded = shmoareg::loadCheckpoint(fileName);
     m_Implementation->network = loaded.network;
     m_Implementation->provenance = loaded.provenance;
+    m_Implementation->forgetCopies();
   }
   catch (const std::exception & error)
   {
@@ -262,7 +309,8 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                        const InstanceOptimizationSettings & refinement,
                        const NetworkImageType * fixedMask,
                        const NetworkImageType * movingMask,
-                       bool computeInverse) const
+                       bool computeInverse,
+                       const std::string & deviceName) const
 {
   if (!this->IsLoaded())
   {
@@ -294,9 +342,11 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
   {
     const auto start = std::chrono::steady_clock::now();
     torch::NoGradGuard noGrad;
-    const torch::Tensor f = shmoareg::imageToTensor(fixed, m_Implementation->device);
-    const torch::Tensor m = shmoareg::imageToTensor(moving, m_Implementation->device);
-    const shmoareg::RegistrationOutput output = m_Implementation->network->forward(m, f, computeInverse);
+    const torch::Device device = m_Implementation->predictionDevice(deviceName);
+    shmoareg::RegistrationNetwork network = m_Implementation->networkOn(device);
+    const torch::Tensor f = shmoareg::imageToTensor(fixed, device);
+    const torch::Tensor m = shmoareg::imageToTensor(moving, device);
+    const shmoareg::RegistrationOutput output = network->forward(m, f, computeInverse);
     torch::Tensor displacement = output.displacement;
     torch::Tensor inverse = output.inverseDisplacement;
     if (refinement.Iterations > 0)
@@ -317,8 +367,7 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
       options.diffeomorphic = m_Implementation->network->config().diffeomorphic;
       options.integrationSteps = m_Implementation->network->config().integrationSteps;
       auto maskTensor = [&](const NetworkImageType * mask) {
-        return mask ? (shmoareg::imageToTensor(mask, m_Implementation->device) != 0).to(torch::kFloat)
-                    : torch::Tensor();
+        return mask ? (shmoareg::imageToTensor(mask, device) != 0).to(torch::kFloat) : torch::Tensor();
       };
       displacement = shmoareg::refineDisplacement(
         m, f, displacement, options, maskTensor(fixedMask), nullptr, maskTensor(movingMask), &inverse);
@@ -396,7 +445,8 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
                       const RefinementSettings & settings,
                       const NetworkImageType * fixedMask,
                       const NetworkImageType * movingMask,
-                      std::vector<RefinementLevelReport> * report) const
+                      std::vector<RefinementLevelReport> * report,
+                      const std::string & deviceName) const
 {
   if (fixed == nullptr || moving == nullptr || initial == nullptr)
   {
@@ -457,7 +507,7 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
   try
   {
     torch::NoGradGuard noGrad;
-    const torch::Device device = m_Implementation->device;
+    const torch::Device device = m_Implementation->predictionDevice(deviceName);
     auto maskTensor = [&](const NetworkImageType * mask) {
       return mask ? (shmoareg::imageToTensor(mask, device) != 0).to(torch::kFloat) : torch::Tensor();
     };

@@ -16,6 +16,7 @@ packages=(
   elastix                            # peer registration tool for comparisons
   libfftw3-dev                       # ITK's demons and SyN peers (bench/peers) link FFTW through ITKFFT
   nlohmann-json3-dev                 # JSON for configurations and manifests
+  zlib1g-dev                         # the completeness check of compressed NIfTI / MetaImage inputs
   python3                            # the CLI tests write a small MetaImage with it
   swig castxml python3-dev python3-numpy dpkg-dev
                                      # the wrapped ITK tree and the Python wrapping

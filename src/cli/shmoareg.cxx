@@ -1,4 +1,5 @@
-// The shmoareg command line: register, train, evaluate, info, presets, forward.
+// The shmoareg command line: register, render, warp, score, train, evaluate, synthesize, export,
+// plot-training, info, presets, forward.
 #include "CliCommands.h"
 #include "CommandLine.h"
 #include "ErrorMessage.h"

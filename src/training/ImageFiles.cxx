@@ -1,7 +1,6 @@
 #include "ImageFiles.h"
 
 #include "itkImageIOFactory.h"
-#include "itkImageRegionIterator.h"
 #include "itkSHMoARegImageIO.h"
 
 #include <zlib.h>

@@ -172,37 +172,46 @@ paintWithContours(const Slice & image, const Slice * labels, std::pair<double, d
   });
 }
 
+// The Jacobian determinant's colour: folded (det J <= 0) yellow; otherwise log2(det J) in
+// [-1, 1]: blue (contraction) - white - red (expansion).
+Rgb
+jacobianColour(double determinant)
+{
+  if (determinant <= 0.0)
+    return { 255, 230, 0 };
+  const double t = std::clamp(std::log2(determinant), -1.0, 1.0);
+  const auto fade = static_cast<unsigned char>(255.0 * (1.0 - std::abs(t)));
+  return t < 0 ? Rgb{ fade, fade, 255 } : Rgb{ 255, fade, fade };
+}
+
+// The paper's colours: red, white, blue for experts 0, 1, 2 (kernels 1, 3, 5).
+Rgb
+expertColour(int expert)
+{
+  switch (expert)
+  {
+    case 0:
+      return { 220, 40, 40 };
+    case 1:
+      return { 245, 245, 245 };
+    case 2:
+      return { 40, 70, 220 };
+    default:
+      return { 90, 90, 90 };
+  }
+}
+
 Raster
 paintJacobian(const Slice & determinant, int panel)
 {
-  return paint(determinant, panel, [](const Slice & s, int c, int r) -> Rgb {
-    const double d = s.at(c, r);
-    if (d <= 0.0)
-      return { 255, 230, 0 }; // folded: yellow
-    // log2(det) in [-1, 1]: blue (contraction) - white - red (expansion)
-    const double t = std::clamp(std::log2(d), -1.0, 1.0);
-    const auto fade = static_cast<unsigned char>(255.0 * (1.0 - std::abs(t)));
-    return t < 0 ? Rgb{ fade, fade, 255 } : Rgb{ 255, fade, fade };
-  });
+  return paint(determinant, panel, [](const Slice & s, int c, int r) { return jacobianColour(s.at(c, r)); });
 }
 
 Raster
 paintExperts(const Slice & experts, int panel)
 {
-  // The paper's colours: red, white, blue for experts 0, 1, 2 (kernels 1, 3, 5).
-  return paint(experts, panel, [](const Slice & s, int c, int r) -> Rgb {
-    switch (static_cast<int>(s.at(c, r)))
-    {
-      case 0:
-        return { 220, 40, 40 };
-      case 1:
-        return { 245, 245, 245 };
-      case 2:
-        return { 40, 70, 220 };
-      default:
-        return { 90, 90, 90 };
-    }
-  });
+  return paint(
+    experts, panel, [](const Slice & s, int c, int r) { return expertColour(static_cast<int>(s.at(c, r))); });
 }
 
 Raster
@@ -237,6 +246,43 @@ text(const std::string & words, int size, int width, int height, Rgb colour = { 
                    static_cast<unsigned char>(p[2] * alpha) });
     }
   return raster;
+}
+
+// The legend under the Jacobian column: a colour bar over det J in [0.5, 2] (log scale) with
+// its range, and the folded colour.
+Raster
+jacobianLegend(int width, int height)
+{
+  Raster legend(width, height, { 0, 0, 0 });
+  const int barLeft = 8, barRight = width - 8, barTop = 4, barHeight = 10;
+  for (int x = barLeft; x < barRight; ++x)
+  {
+    const double t = -1.0 + 2.0 * (x - barLeft) / std::max(1, barRight - barLeft - 1);
+    for (int y = barTop; y < barTop + barHeight; ++y)
+      legend.set(x, y, jacobianColour(std::exp2(t)));
+  }
+  legend.paste(text("0.5", 11, 30, 16), barLeft - 4, barTop + barHeight + 1);
+  legend.paste(text("1", 11, 16, 16), (barLeft + barRight) / 2 - 4, barTop + barHeight + 1);
+  legend.paste(text("2", 11, 16, 16), barRight - 10, barTop + barHeight + 1);
+  Raster folded(10, 10, jacobianColour(0.0));
+  legend.paste(folded, barLeft, barTop + barHeight + 20);
+  legend.paste(text("det J <= 0 (folded)", 11, width - barLeft - 14, 16), barLeft + 14, barTop + barHeight + 17);
+  return legend;
+}
+
+// The legend under the expert columns: each expert's colour and kernel size.
+Raster
+expertLegend(int width, int height, int experts)
+{
+  Raster legend(width, height, { 0, 0, 0 });
+  const int kernels[3] = { 1, 3, 5 };
+  for (int e = 0; e < std::min(experts, 3); ++e)
+  {
+    const int x = 8 + e * (width / std::min(experts, 3));
+    legend.paste(Raster(12, 12, expertColour(e)), x, 6);
+    legend.paste(text("kernel " + std::to_string(kernels[e]) + "^3", 11, 70, 16), x + 16, 4);
+  }
+  return legend;
 }
 
 template <typename TImage>
@@ -312,9 +358,9 @@ renderRegistrationFigure(const RegistrationFigureInputs & in, const FigureOption
   for (size_t d = 0; d < experts.size(); ++d)
     titles.emplace_back(axes[d]);
   const char * orientations[3] = { "axial", "coronal", "sagittal" };
-  const int header = 28, margin = 70, gap = 4;
+  const int header = 28, margin = 70, gap = 4, legendHeight = 48;
   const int columns = static_cast<int>(titles.size());
-  Raster figure(margin + columns * (panel + gap), header + 3 * (panel + gap), { 0, 0, 0 });
+  Raster figure(margin + columns * (panel + gap), header + 3 * (panel + gap) + legendHeight, { 0, 0, 0 });
   for (int c = 0; c < columns; ++c)
     figure.paste(text(titles[c], 15, panel, header), margin + c * (panel + gap), 0);
 
@@ -339,6 +385,13 @@ renderRegistrationFigure(const RegistrationFigureInputs & in, const FigureOption
       row.push_back(paintExperts(extractScalarSlice(map.GetPointer(), o), panel));
     for (int c = 0; c < columns; ++c)
       figure.paste(row[c], margin + c * (panel + gap), y);
+  }
+  const int legendTop = header + 3 * (panel + gap);
+  figure.paste(jacobianLegend(panel, legendHeight), margin + 4 * (panel + gap), legendTop);
+  if (!experts.empty())
+  {
+    const int count = static_cast<int>(experts.size());
+    figure.paste(expertLegend(count * (panel + gap) - gap, legendHeight, count), margin + 5 * (panel + gap), legendTop);
   }
   return toVtk(figure);
 }

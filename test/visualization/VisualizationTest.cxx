@@ -131,8 +131,8 @@ TEST(RegistrationFigure, RendersHeadlessAndShowsWhatItShould)
   const auto figure = renderRegistrationFigure(inputsOf(folded));
   int dims[3];
   figure->GetDimensions(dims);
-  EXPECT_EQ(dims[0], 70 + 8 * 164); // margin + 8 columns (3 images, grid, Jacobian, 3 expert maps)
-  EXPECT_EQ(dims[1], 28 + 3 * 164);
+  EXPECT_EQ(dims[0], 70 + 8 * 164);      // margin + 8 columns (3 images, grid, Jacobian, 3 expert maps)
+  EXPECT_EQ(dims[1], 28 + 3 * 164 + 48); // header + 3 rows + the legend
   EXPECT_EQ(figure->GetNumberOfScalarComponents(), 3);
 
   auto bright = [](const unsigned char * p) { return p[0] + p[1] + p[2] > 60; };
@@ -158,6 +158,23 @@ TEST(RegistrationFigure, RendersHeadlessAndShowsWhatItShould)
   auto blue = [](const unsigned char * p) { return p[2] == 220 && p[0] == 40; };
   EXPECT_GT(countPixels(figure, 5, 0, red), 100u);
   EXPECT_GT(countPixels(figure, 5, 0, blue), 100u);
+  // The legend under the panels: the Jacobian's colour bar (full blue at 0.5, full red at 2,
+  // the folded yellow) under column 4, and one swatch per expert under columns 5 to 7.
+  auto legendPixels = [&](int firstColumn, int lastColumn, const std::function<bool(const unsigned char *)> & test) {
+    size_t count = 0;
+    for (int y = 28 + 3 * 164; y < dims[1]; ++y)
+      for (int x = 70 + firstColumn * 164; x < 70 + (lastColumn + 1) * 164; ++x)
+        count += test(static_cast<unsigned char *>(figure->GetScalarPointer(x, dims[1] - 1 - y, 0)));
+    return count;
+  };
+  auto fullBlue = [](const unsigned char * p) { return p[0] == 0 && p[1] == 0 && p[2] == 255; };
+  auto fullRed = [](const unsigned char * p) { return p[0] == 255 && p[1] == 0 && p[2] == 0; };
+  EXPECT_GT(legendPixels(4, 4, fullBlue), 5u);
+  EXPECT_GT(legendPixels(4, 4, fullRed), 5u);
+  EXPECT_GT(legendPixels(4, 4, yellow), 50u);
+  EXPECT_GT(legendPixels(5, 7, red), 100u);
+  EXPECT_GT(legendPixels(5, 7, blue), 100u);
+  EXPECT_EQ(legendPixels(0, 3, coloured), 0u); // no legend under the image columns
 }
 
 TEST(RegistrationFigure, MatchesTheGoldenImage)

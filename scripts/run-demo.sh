@@ -9,7 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/install-deps.sh"
-bash "$here/scripts/build.sh" "$here/build"
+# Only the command line: the tests, benchmarks and examples are not needed for the demo.
+bash "$here/scripts/build.sh" "$here/build" shmoareg
 shmoareg="$here/build/src/cli/shmoareg"
 demo="$here/build/demo"
 mkdir -p "$demo"

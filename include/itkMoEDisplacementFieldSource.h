@@ -113,6 +113,12 @@ public:
   DisplacementFieldType *
   GetInverseDisplacementField();
 
+  /** Passes of the network over the pair (default 1): each further pass registers the moving
+   * image warped by the field so far and the fields are composed (SHMoARegModel::Predict). 0 is
+   * refused when the filter runs. */
+  itkSetMacro(NumberOfNetworkPasses, unsigned int);
+  itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
+
   /** Instance optimisation after the network (SHMoARegModel::InstanceOptimizationSettings):
    * iterations of Adam on this pair's field, 0 (default) for the network's prediction alone. */
   itkSetMacro(NumberOfInstanceOptimizationIterations, unsigned int);
@@ -156,6 +162,7 @@ private:
   bool m_HasInverseDisplacementField{ false };
   double m_NetworkSeconds{ 0.0 };
   double m_InstanceOptimizationSeconds{ 0.0 };
+  unsigned int m_NumberOfNetworkPasses{ 1 };
   unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
   double m_InstanceOptimizationLearningRate{ SHMoARegModel::InstanceOptimizationSettings().LearningRate };
   double m_InstanceOptimizationSmoothnessWeight{ SHMoARegModel::InstanceOptimizationSettings().SmoothnessWeight };

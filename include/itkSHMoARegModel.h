@@ -147,6 +147,11 @@ public:
          std::vector<RefinementLevelReport> * report = nullptr,
          const std::string & device = std::string()) const;
 
+  /** What this build runs on: the LibTorch version, whether CUDA is available (and how many
+   * devices) and the model file format version it reads and writes. */
+  static std::string
+  GetBackendDescription();
+
   /** The names of the built-in configurations (VM, TM, 2casVM, 2casTM, Pyramid, SHMoAReg,
    * SHMoAReg_diff). */
   static std::vector<std::string>
@@ -208,7 +213,9 @@ public:
   Prediction
   Predict(const NetworkImageType * fixed, const NetworkImageType * moving, bool gateProbabilities = false) const;
   /** As above, then instance optimisation; the masks (optional, network grid, non-zero inside)
-   * restrict its similarity to the fixed mask and to the moving mask carried by the field. */
+   * restrict its similarity to the fixed mask and to the moving mask carried by the field.
+   * networkPasses > 1 runs the network again on the moving image warped by the field so far and
+   * composes the fields (a recursive cascade of the same weights); 0 is refused. */
   Prediction
   Predict(const NetworkImageType * fixed,
           const NetworkImageType * moving,
@@ -217,7 +224,8 @@ public:
           const NetworkImageType * fixedMask = nullptr,
           const NetworkImageType * movingMask = nullptr,
           bool computeInverse = false,
-          const std::string & device = std::string()) const;
+          const std::string & device = std::string(),
+          unsigned int networkPasses = 1) const;
   /** True for the diffeomorphic variant, whose inverse Predict can compute exactly. */
   bool
   IsDiffeomorphic() const;

@@ -136,6 +136,9 @@ public:
   /** A wanted network voxel size in mm (zeros: unset); used when NetworkGridSize is zero. */
   itkSetMacro(NetworkGridSpacing, SpacingType);
   itkGetConstReferenceMacro(NetworkGridSpacing, SpacingType);
+  /** Passes of the network over the pair (MoEDisplacementFieldSource; default 1). */
+  itkSetMacro(NumberOfNetworkPasses, unsigned int);
+  itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
   /** Instance optimisation after the network, on the network grid (MoEDisplacementFieldSource):
    * iterations (default 0: the prediction alone), Adam step in voxels, smoothness and folding
    * weights. The shared model is never modified. */
@@ -301,6 +304,7 @@ private:
   unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
   double m_InstanceOptimizationLearningRate{ ModelType::InstanceOptimizationSettings().LearningRate };
   double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };
+  unsigned int m_NumberOfNetworkPasses{ 1 };
   double m_InstanceOptimizationFoldingWeight{ ModelType::InstanceOptimizationSettings().FoldingWeight };
   GridSizeType m_UsedNetworkGridSize;
   RefinementSettingsType m_RefinementSettings;

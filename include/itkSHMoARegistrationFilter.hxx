@@ -318,6 +318,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     m_NetworkSource->SetMovingMask(
       this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), grid, "moving").GetPointer() : nullptr);
     m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
+    m_NetworkSource->SetNumberOfNetworkPasses(m_NumberOfNetworkPasses);
     m_NetworkSource->SetNumberOfInstanceOptimizationIterations(m_NumberOfInstanceOptimizationIterations);
     m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
     m_NetworkSource->SetInstanceOptimizationSmoothnessWeight(m_InstanceOptimizationSmoothnessWeight);
@@ -651,6 +652,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
+  os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
   os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
 }
 

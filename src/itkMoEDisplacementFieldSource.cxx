@@ -173,7 +173,8 @@ MoEDisplacementFieldSource::GenerateData()
                                                                 this->GetFixedMask(),
                                                                 this->GetMovingMask(),
                                                                 m_ComputeInverseDisplacementField,
-                                                                m_Device);
+                                                                m_Device,
+                                                                m_NumberOfNetworkPasses);
   m_NetworkSeconds = prediction.Seconds;
   m_InstanceOptimizationSeconds = prediction.RefinementSeconds;
 
@@ -229,6 +230,7 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
+  os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
   os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
   os << indent << "InstanceOptimizationSeconds: " << m_InstanceOptimizationSeconds << std::endl;
 }

@@ -26,6 +26,7 @@
 #include "RegistrationNetwork.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
 
 #include <chrono>
 #include <map>
@@ -96,6 +97,18 @@ SHMoARegModel::SHMoARegModel()
 }
 
 SHMoARegModel::~SHMoARegModel() = default;
+
+std::string
+SHMoARegModel::GetBackendDescription()
+{
+  std::ostringstream description;
+  description << "LibTorch " << TORCH_VERSION << ", CUDA "
+              << (torch::cuda::is_available()
+                    ? "available (" + std::to_string(torch::cuda::device_count()) + " devices)"
+                    : std::string("not available"))
+              << ", model format " << shmoareg::kCheckpointFormatVersion;
+  return description.str();
+}
 
 std::vector<std::string>
 SHMoARegModel::GetPresetNames()
@@ -310,7 +323,8 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                        const NetworkImageType * fixedMask,
                        const NetworkImageType * movingMask,
                        bool computeInverse,
-                       const std::string & deviceName) const
+                       const std::string & deviceName,
+                       unsigned int networkPasses) const
 {
   if (!this->IsLoaded())
   {
@@ -331,6 +345,10 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                       << " is smaller than the smallest grid this model accepts, " << kSmallestNetworkGrid
                       << "^3 (an image a few network voxels across is too small to register)");
   }
+  if (networkPasses < 1)
+  {
+    itkExceptionMacro(<< "the network needs at least one pass over the pair (network passes: 0)");
+  }
   if (fixed->GetLargestPossibleRegion() != moving->GetLargestPossibleRegion())
   {
     itkExceptionMacro(<< "fixed and moving images must share the network grid: sizes "
@@ -346,7 +364,7 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
     shmoareg::RegistrationNetwork network = m_Implementation->networkOn(device);
     const torch::Tensor f = shmoareg::imageToTensor(fixed, device);
     const torch::Tensor m = shmoareg::imageToTensor(moving, device);
-    const shmoareg::RegistrationOutput output = network->forward(m, f, computeInverse);
+    const shmoareg::RegistrationOutput output = network->forward(m, f, computeInverse, static_cast<int>(networkPasses));
     torch::Tensor displacement = output.displacement;
     torch::Tensor inverse = output.inverseDisplacement;
     if (refinement.Iterations > 0)

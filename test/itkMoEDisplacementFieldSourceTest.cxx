@@ -18,6 +18,7 @@
 #include "itkMoEDisplacementFieldSource.h"
 
 #include "itkImageRegionConstIterator.h"
+#include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkTestingMacros.h"
 #include "itkWarpImageFilter.h"
@@ -169,6 +170,36 @@ itkMoEDisplacementFieldSourceTest(int, char *[])
     ITK_TRY_EXPECT_EXCEPTION(source->Update()); // a negative step is refused
     source->SetInstanceOptimizationLearningRate(0.2);
     source->SetNumberOfInstanceOptimizationIterations(0);
+  }
+
+  // Network passes: the source hands its setting to Predict (the composition itself is tested
+  // in the network core); 0 passes is refused.
+  {
+    ITK_TEST_SET_GET_VALUE(1u, source->GetNumberOfNetworkPasses());
+    const auto twice = model->Predict(
+      source->GetFixedImage(), source->GetMovingImage(), false, {}, nullptr, nullptr, false, std::string(), 2);
+    source->SetNumberOfNetworkPasses(2);
+    ITK_TEST_SET_GET_VALUE(2u, source->GetNumberOfNetworkPasses());
+    ITK_TRY_EXPECT_NO_EXCEPTION(source->Update());
+    const auto fromSource = itk::SHMoARegNetworkGrid::PhysicalToVoxel(source->GetDisplacementField());
+    const auto once = model->Predict(source->GetFixedImage(), source->GetMovingImage());
+    // The untrained network's fields are tiny: compare with the second pass's own contribution.
+    double sourceError = 0.0, secondPass = 0.0;
+    itk::ImageRegionConstIteratorWithIndex<FieldType> it(fromSource, geometry->GetLargestPossibleRegion());
+    for (; !it.IsAtEnd(); ++it)
+    {
+      const auto two = twice.VoxelDisplacement->GetPixel(it.GetIndex());
+      sourceError = std::max(sourceError, static_cast<double>((it.Get() - two).GetNorm()));
+      secondPass =
+        std::max(secondPass, static_cast<double>((two - once.VoxelDisplacement->GetPixel(it.GetIndex())).GetNorm()));
+    }
+    std::cout << "two passes: source vs Predict " << sourceError << ", second pass " << secondPass << " voxels"
+              << std::endl;
+    ITK_TEST_EXPECT_TRUE(secondPass > 0.0);
+    ITK_TEST_EXPECT_TRUE(sourceError < 0.01 * secondPass);
+    source->SetNumberOfNetworkPasses(0);
+    ITK_TRY_EXPECT_EXCEPTION(source->Update());
+    source->SetNumberOfNetworkPasses(1);
   }
 
   // Mismatched grids and NaN are refused by name.

@@ -62,8 +62,13 @@ RegistrationNetworkImpl::RegistrationNetworkImpl(const NetworkConfig & config)
 }
 
 RegistrationOutput
-RegistrationNetworkImpl::forward(const torch::Tensor & moving, const torch::Tensor & fixed, bool computeInverse)
+RegistrationNetworkImpl::forward(const torch::Tensor & moving,
+                                 const torch::Tensor & fixed,
+                                 bool computeInverse,
+                                 int passes)
 {
+  if (passes < 1)
+    throw std::invalid_argument("the network needs at least one pass, got " + std::to_string(passes));
   if (moving.dim() != 5 || fixed.dim() != 5 || moving.sizes() != fixed.sizes())
     throw std::invalid_argument("the network expects moving and fixed volumes of equal shape [B, C, D, H, W]");
   if (moving.size(1) != m_Config.inChannels)
@@ -71,20 +76,21 @@ RegistrationNetworkImpl::forward(const torch::Tensor & moving, const torch::Tens
                                 " channel(s) per image, got " + std::to_string(moving.size(1)));
   RegistrationOutput output;
   torch::Tensor warped = moving;
-  for (const auto & stage : *m_Stages)
-  {
-    torch::Tensor stageInverse;
-    const torch::Tensor field = stage->as<RegistrationStageImpl>()->forward(
-      warped, fixed, output, computeInverse && m_Config.diffeomorphic ? &stageInverse : nullptr);
-    if (stageInverse.defined()) // (earlier stages then this one)^-1 = this one's then theirs
-      output.inverseDisplacement = output.inverseDisplacement.defined()
-                                     ? composeDisplacements(stageInverse, output.inverseDisplacement)
-                                     : stageInverse;
-    output.displacement = output.displacement.defined() ? composeDisplacements(output.displacement, field) : field;
-    // Each stage sees the original moving image warped once by the composed field, not a
-    // re-interpolated chain.
-    warped = warp(moving, output.displacement);
-  }
+  for (int pass = 0; pass < passes; ++pass)
+    for (const auto & stage : *m_Stages)
+    {
+      torch::Tensor stageInverse;
+      const torch::Tensor field = stage->as<RegistrationStageImpl>()->forward(
+        warped, fixed, output, computeInverse && m_Config.diffeomorphic ? &stageInverse : nullptr);
+      if (stageInverse.defined()) // (earlier stages then this one)^-1 = this one's then theirs
+        output.inverseDisplacement = output.inverseDisplacement.defined()
+                                       ? composeDisplacements(stageInverse, output.inverseDisplacement)
+                                       : stageInverse;
+      output.displacement = output.displacement.defined() ? composeDisplacements(output.displacement, field) : field;
+      // Each stage sees the original moving image warped once by the composed field, not a
+      // re-interpolated chain.
+      warped = warp(moving, output.displacement);
+    }
   output.warped = warped;
   return output;
 }

@@ -43,8 +43,11 @@ public:
   explicit RegistrationNetworkImpl(const NetworkConfig & config);
 
   // moving, fixed: [B, inChannels, D, H, W] on the same grid, intensities in [0, 1].
+  // passes > 1 runs the stages again on the moving image warped by the field so far and
+  // composes the fields (a recursive cascade of the same weights; an inference option: the
+  // network is trained with one pass).
   RegistrationOutput
-  forward(const torch::Tensor & moving, const torch::Tensor & fixed, bool computeInverse = false);
+  forward(const torch::Tensor & moving, const torch::Tensor & fixed, bool computeInverse = false, int passes = 1);
 
   const NetworkConfig &
   config() const

@@ -7,6 +7,18 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 t=/usr/share/mricron/templates
 
+# --version: the module, ITK and LibTorch versions and the model format; exit 0. Exit codes:
+# 0 success, 2 a usage error (an unknown command), 1 bad data (a missing model file).
+version=$("$shmoareg" --version)
+echo "$version" | grep -Eq "^shmoareg [0-9]+\.[0-9]+\.[0-9]+ \(ITK 5\.[0-9]+\.[0-9]+, LibTorch [0-9]+\.[0-9]+.*CUDA .*model format [0-9]+\)$" ||
+  { echo "FAIL: --version: $version"; exit 1; }
+set +e
+"$shmoareg" no-such-command > /dev/null 2>&1
+[ $? -eq 2 ] || { echo "FAIL: an unknown command is not exit 2"; exit 1; }
+"$shmoareg" info --model /nonexistent.pt > /dev/null 2>&1
+[ $? -eq 1 ] || { echo "FAIL: a missing model file is not exit 1"; exit 1; }
+set -e
+
 "$shmoareg" register --preset VM --grid 32 --device cpu \
   --fixed $t/JHU-WhiteMatter-labels-2mm.nii.gz --moving $t/ch2bet.nii.gz --moving-labels $t/aal.nii.gz \
   --output-field "$out/field.nii.gz" --output-warped "$out/warped.nii.gz" \
@@ -47,9 +59,9 @@ code=$?
 set -e
 [ $code -eq 1 ] && echo "$message" | grep -q "none.nii.gz" || { echo "FAIL: unreadable image: $code $message"; exit 1; }
 [ -z "$(ls -A "$out/failed")" ] || { echo "FAIL: files left behind"; exit 1; }
-# Bad refinement settings: usage errors (exit 2) that name the option, nothing written.
+# Bad refinement and network-pass settings: usage errors (exit 2) that name the option, nothing written.
 for bad in "--refinement slow" "--io-iterations -3" "--io-similarity mi" "--refinement none --io-iterations 5" \
-  "--refinement none --refine-from-identity" "--io-learning-rate 0"; do
+  "--refinement none --refine-from-identity" "--io-learning-rate 0" "--network-passes 0" "--network-passes two"; do
   set +e
   # shellcheck disable=SC2086
   message=$("$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$out/fractional.mhd" \

@@ -1,5 +1,6 @@
 #include "FieldIntegration.h"
 #include "RegistrationNetwork.h"
+#include "SpatialTransformer.h"
 #include "TestHelpers.h"
 
 #include <gtest/gtest.h>
@@ -156,4 +157,36 @@ TEST(RegistrationNetwork, DiffeomorphicInverseUndoesTheField)
   torch::NoGradGuard noGrad;
   EXPECT_FALSE(plain->forward(torch::rand({ 1, 1, 32, 32, 32 }), torch::rand({ 1, 1, 32, 32, 32 }), true)
                  .inverseDisplacement.defined());
+}
+
+TEST(RegistrationNetwork, FurtherPassesRegisterTheWarpedImageAndCompose)
+{
+  // passes = 2 is the network run on the moving image warped by its first field, the two
+  // fields composed; the diffeomorphic inverse composes the inverses in reverse order.
+  for (const std::string preset : { "VM", "SHMoAReg_diff" })
+  {
+    torch::manual_seed(5);
+    RegistrationNetwork network(test_support::smallPreset(preset));
+    network->eval();
+    torch::NoGradGuard noGrad;
+    for (auto & p : network->named_parameters())
+      if (p.key().find("head") != std::string::npos && p.key().find("weight") != std::string::npos)
+        p.value().normal_(0.0, 0.02); // a field of about a voxel
+    const torch::Tensor moving = torch::rand({ 1, 1, 32, 32, 32 });
+    const torch::Tensor fixed = torch::rand({ 1, 1, 32, 32, 32 });
+    const bool inverse = network->config().diffeomorphic;
+    const RegistrationOutput first = network->forward(moving, fixed, inverse);
+    const RegistrationOutput second = network->forward(warp(moving, first.displacement), fixed, inverse);
+    const RegistrationOutput twoPasses = network->forward(moving, fixed, inverse, 2);
+    const torch::Tensor expected = composeDisplacements(first.displacement, second.displacement);
+    EXPECT_GT(test_support::maxAbsDifference(twoPasses.displacement, first.displacement), 0.01) << preset;
+    EXPECT_LT(test_support::maxAbsDifference(twoPasses.displacement, expected), 1e-4) << preset;
+    EXPECT_LT(test_support::maxAbsDifference(twoPasses.warped, warp(moving, expected)), 1e-4) << preset;
+    if (inverse)
+    {
+      const torch::Tensor expectedInverse = composeDisplacements(second.inverseDisplacement, first.inverseDisplacement);
+      EXPECT_LT(test_support::maxAbsDifference(twoPasses.inverseDisplacement, expectedInverse), 1e-4) << preset;
+    }
+    EXPECT_THROW(network->forward(moving, fixed, false, 0), std::invalid_argument) << preset;
+  }
 }

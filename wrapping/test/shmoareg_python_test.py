@@ -101,6 +101,19 @@ try:
 except RuntimeError as error:
     check("slow" in str(error), f"an unknown refinement name is refused by name ({error})")
 
+# Two network passes from Python = the command line's --network-passes 2 (the network alone).
+twice = itk.SHMoARegistrationFilter.New(fixed, moving, ModelFileName=model, Device="cpu", NumberOfNetworkPasses=2)
+twice.Update()
+check(twice.GetNumberOfNetworkPasses() == 2, "NumberOfNetworkPasses set from Python")
+subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu", "--refinement", "none",
+                "--network-passes", "2",
+                "--fixed", os.path.join(work, "fixed.nii.gz"), "--moving", os.path.join(work, "moving.nii.gz"),
+                "--output-field", os.path.join(work, "twice-field.nii.gz")], check=True, stdout=subprocess.DEVNULL)
+twice_view = itk.array_view_from_image(twice.GetOutput())
+twice_difference = np.abs(itk.array_from_image(itk.imread(os.path.join(work, "twice-field.nii.gz"))) - twice_view).max()
+check(twice_difference < 1e-4, f"NumberOfNetworkPasses=2 = C++ register --network-passes 2 (max diff {twice_difference:.2e} mm)")
+check(np.abs(twice_view - view).max() > 0.1, "a second pass changes the network's field")
+
 # An affine initial transform built in Python (itk.AffineTransform) gives what the C++ command
 # line gives with the same transform as an ITK .txt file.
 affine = itk.AffineTransform[itk.D, 3].New()

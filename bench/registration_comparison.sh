@@ -16,7 +16,8 @@
 #   bench/registration_comparison.sh BUILD_DIR MODELS_ROOT OUTPUT_DIR [SUBJECTS] [METHODS]
 #
 # MODELS_ROOT holds PRESET/model.pt (default ~/.cache/shmoareg/training); a method PRESET is the
-# network alone, PRESET+fast / PRESET+accurate adds that refinement (register --refinement), and
+# network alone, PRESET:N runs it N times (register --network-passes N), PRESET+fast /
+# PRESET+accurate adds that refinement (register --refinement; PRESET:N+fast both), and
 # identity+fast / identity+accurate runs the refinement from the identity. SUBJECTS test
 # subjects per mode give SUBJECTS ordered pairs (s+1 -> s, cyclic; default 3). Every method runs
 # as its own process with THREADS threads (default 2); wall and CPU (user + sys) seconds are of
@@ -26,6 +27,8 @@
 # OUTPUT_DIR/scores.csv holds every row.
 #
 # MODES (default "isotropic anisotropic") selects the modes, e.g. MODES="isotropic anisotropic real".
+# SPLIT=val (default test) uses seed 1's validation subjects instead of its test subjects: the
+# pairs on which settings are chosen (never on the test pairs).
 # Methods of the PyPI peers: convexadam, ants-syn, fireants, itk-elastix, monai-VoxelMorph (its
 # model: MODELS_ROOT/monai-VoxelMorph/model.pt). SHMOAREG_PEERS_VENV: the peers' environment
 # (default ~/.cache/shmoareg/peers-venv; created on first use, cached).
@@ -38,6 +41,8 @@ subjects=${4:-3}
 methods=${5:-"identity elastix SyN demons VM TM 2casVM Pyramid SHMoAReg SHMoAReg_diff"}
 modes=${MODES:-"isotropic anisotropic"}
 threads=${THREADS:-2}
+split=${SPLIT:-test}
+case "$split" in test | val) ;; *) echo "registration_comparison.sh: SPLIT must be test or val" >&2; exit 1 ;; esac
 shmoareg="$build/src/cli/shmoareg"
 syn="$build/bench/shmoareg_ItkSyNRegistration"
 demons="$build/bench/shmoareg_ItkDemonsRegistration"
@@ -71,7 +76,7 @@ fi
 # Whatever else runs on the cores changes wall times: the load at the start and the end is kept.
 { uptime; top -bn1 | head -20; } > "$out/load-start.txt" 2>&1 || true
 scores="$out/scores.csv"
-echo "mode,method,pair,dice,assd_mm,folding_percent,wall_s,cpu_s,registration_s,params_M" > "$scores"
+echo "mode,method,pair,dice,assd_mm,folding_percent,wall_s,cpu_s,registration_s,params_M,epe_mm" > "$scores"
 
 # Runs a command, leaving "wall cpu" seconds of it (and its children) in $timing.
 timed() {
@@ -92,8 +97,10 @@ for mode in $modes; do
   else
     flag=()
     [ "$mode" = anisotropic ] && flag=(--anisotropic)
-    [ -f "$data/manifest.json" ] || "$shmoareg" synthesize --config "$config" --seed 1 --test "$subjects" "${flag[@]}" --output "$data" > /dev/null
-    for ((s = 0; s < subjects; ++s)); do pairs+=("test$s test$(( (s + 1) % subjects ))"); done
+    [ "$split" = val ] && data="$out/data-$mode-val"
+    [ -f "$data/manifest.json" ] || "$shmoareg" synthesize --config "$config" --seed 1 --test 0 "--$split" "$subjects" \
+      "${flag[@]}" --known-fields --output "$data" > /dev/null
+    for ((s = 0; s < subjects; ++s)); do pairs+=("$split$s $split$(( (s + 1) % subjects ))"); done
   fi
   for ((s = 0; s < ${#pairs[@]}; ++s)); do
     read -r f m <<< "${pairs[$s]}"
@@ -128,23 +135,29 @@ for mode in $modes; do
           # PRESET: the trained model alone; PRESET+fast / PRESET+accurate: then that refinement
           # (register --refinement); identity+fast / identity+accurate: the refinement from the
           # identity (--refine-from-identity, the SHMoAReg model giving only the device).
-          preset=${method%%+*} refinement=none
+          preset=${method%%+*} refinement=none passes=1
           [ "$preset" != "$method" ] && refinement=${method#*+}
+          if [[ "$preset" == *:* ]]; then passes=${preset#*:}; preset=${preset%%:*}; fi
           start=()
           if [ "$preset" = identity ]; then preset=SHMoAReg; start=(--refine-from-identity); fi
           model="$models/$preset/model.pt"
           [ -f "$model" ] || { echo "registration_comparison.sh: $model not found (scripts/train-models.sh)" >&2; exit 1; }
           timed "$shmoareg" register --model "$model" --device cpu --threads "$threads" --fixed "$fixed" --moving "$moving" \
-            --output-field "$field" --output-warped "$work/warped.nii.gz" --refinement "$refinement" "${start[@]}"
+            --output-field "$field" --output-warped "$work/warped.nii.gz" --refinement "$refinement" \
+            --network-passes "$passes" "${start[@]}"
           registration=$(sed -n 's/.* in \([0-9.]*\) s (network.*/\1/p' "$log")
           params=$("$shmoareg" info --model "$model" | awk '/^parameters:/ { printf "%.2f", $2 / 1e6 }') ;;
       esac
-      fieldArgument=()
-      [ -n "$field" ] && fieldArgument=(--field "$field")
-      row=$("$shmoareg" score --fixed-labels "$fixedLabels" --moving-labels "$movingLabels" "${fieldArgument[@]}" \
+      scoreArguments=()
+      [ -n "$field" ] && scoreArguments=(--field "$field")
+      # The synthetic pairs' known field: the end-point error (the real brains have none).
+      [ -f "$data/${f}_to_atlas.nii.gz" ] &&
+        scoreArguments+=(--fixed-to-atlas "$data/${f}_to_atlas.nii.gz" --moving-from-atlas "$data/${m}_from_atlas.nii.gz")
+      row=$("$shmoareg" score --fixed-labels "$fixedLabels" --moving-labels "$movingLabels" "${scoreArguments[@]}" \
               --method "$method" --pair "$pair")
+      IFS=, read -r _ _ dice assd folding _ epe <<< "$row"
       read -r wall cpu <<< "$timing"
-      echo "$mode,${row%,*},$wall,$cpu,${registration:-$wall},$params" >> "$scores"
+      echo "$mode,$method,$pair,$dice,$assd,$folding,$wall,$cpu,${registration:-$wall},$params,$epe" >> "$scores"
       echo "$mode $row wall=${wall}s cpu=${cpu}s" >&2
     done
   done
@@ -158,15 +171,18 @@ for mode in $modes; do
   echo
   echo "### $mode ($(awk -F, -v mode="$mode" '$1 == mode { n[$3] = 1 } END { print length(n) }' "$scores") pairs)"
   echo
-  echo "| Method | DSC (%) | ASSD (mm) | % abs(J) <= 0 | wall s / pair | CPU s / pair | registration s / pair | Params (M) |"
-  echo "|---|---|---|---:|---:|---:|---:|---:|"
+  echo "| Method | DSC (%) | ASSD (mm) | EPE (mm) | % abs(J) <= 0 | wall s / pair | CPU s / pair | registration s / pair | Params (M) |"
+  echo "|---|---|---|---|---:|---:|---:|---:|---:|"
   for method in $methods; do
     awk -F, -v mode="$mode" -v method="$method" '
-      $1 == mode && $2 == method { n++; d += 100 * $4; dd += (100 * $4)^2; a += $5; aa += $5^2; f += $6; w += $7; c += $8; r += $9; p = $10 }
+      $1 == mode && $2 == method { n++; d += 100 * $4; dd += (100 * $4)^2; a += $5; aa += $5^2; f += $6; w += $7; c += $8; r += $9; p = $10
+                                   if ($11 != "") { ne++; e += $11; ee += $11^2 } }
       END {
         if (n == 0) exit
         sd = sqrt(dd / n - (d / n)^2); sa = sqrt(aa / n - (a / n)^2); if (sd != sd) sd = 0; if (sa != sa) sa = 0
-        printf "| %s | %.1f ± %.1f | %.2f ± %.2f | %.3f | %.1f | %.1f | %.2f | %s |\n", method, d / n, sd, a / n, sa, f / n, w / n, c / n, r / n, (p > 0 ? sprintf("%.2f", p) : "-")
+        epe = "-"
+        if (ne > 0) { se = sqrt(ee / ne - (e / ne)^2); if (se != se) se = 0; epe = sprintf("%.2f ± %.2f", e / ne, se) }
+        printf "| %s | %.1f ± %.1f | %.2f ± %.2f | %s | %.3f | %.1f | %.1f | %.2f | %s |\n", method, d / n, sd, a / n, sa, epe, f / n, w / n, c / n, r / n, (p > 0 ? sprintf("%.2f", p) : "-")
       }' "$scores"
   done
 done

@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace {
 using namespace shmoareg;
@@ -203,10 +204,15 @@ registrationInputPaths(const ArgumentParser & args)
   return paths;
 }
 
-// The refinement after the network (docs/results.md): register and render share these.
+// The network's passes and the refinement after it (docs/results.md): register and render
+// share these.
 void
 addRefinementOptions(ArgumentParser & args)
 {
+  args.option("network-passes",
+              "N",
+              "passes of the network over the pair: each further pass registers the moving image "
+              "warped so far, and the fields are composed (default 1)");
   args.option("refinement",
               "fast|accurate|none",
               "multi-level refinement after the network on the fixed image's grid (default fast; none: the "
@@ -289,6 +295,13 @@ registerPair(const ArgumentParser & args,
     throw UsageError("--io-learning-rate must be > 0, --io-smoothness and --io-folding >= 0");
   if (refinement.Similarity != "ncc" && refinement.Similarity != "mind" && refinement.Similarity != "mse")
     throw UsageError("--io-similarity must be ncc, mind or mse, got '" + refinement.Similarity + "'");
+  if (args.has("network-passes"))
+  {
+    const int passes = args.getInt("network-passes", 0);
+    if (passes < 1)
+      throw UsageError("--network-passes must be 1 or more");
+    filter->SetNumberOfNetworkPasses(static_cast<unsigned int>(passes));
+  }
   filter->SetRefinementSettings(refinement);
   filter->SetStartFromIdentity(args.has("refine-from-identity"));
   if (args.has("refine-from-identity") && refinement.Levels.empty())
@@ -652,7 +665,8 @@ scoreCommand(int argc, char * argv[])
   ArgumentParser args("score",
                       "Scores a displacement field from any tool (ITK's convention: on the fixed grid, x -> x + u(x) "
                       "in mm): warps the moving labels (nearest neighbour) and prints one CSV row: method, pair, "
-                      "Dice, ASSD (mm), % det J <= 0, seconds.");
+                      "Dice, ASSD (mm), % det J <= 0, seconds, and the end-point error (mm) against a synthetic "
+                      "pair's known field when its transforms are given (empty otherwise).");
   args.option("fixed-labels", "IMAGE", "fixed label map");
   args.option("moving-labels", "IMAGE", "moving label map");
   args.option("field", "FILE", "displacement field (without it: the labels as they lie, the identity)");
@@ -660,10 +674,19 @@ scoreCommand(int argc, char * argv[])
   args.option("method", "NAME", "first CSV column (default: field)");
   args.option("pair", "ID", "second CSV column (default: empty)");
   args.option("seconds", "S", "registration time to copy into the row (default 0)");
+  args.option("fixed-to-atlas",
+              "FILE",
+              "the fixed subject's known field to the atlas (synthesize --known-fields: ID_to_atlas.nii.gz)");
+  args.option("moving-from-atlas",
+              "FILE",
+              "the moving subject's known field from the atlas (ID_from_atlas.nii.gz): with --fixed-to-atlas, "
+              "the end-point error over the fixed labels");
   args.flag("header", "print the CSV header first");
   if (!args.parse(argc, argv, 2))
     return 0;
   args.require({ "fixed-labels", "moving-labels" });
+  if (args.has("fixed-to-atlas") != args.has("moving-from-atlas"))
+    throw UsageError("--fixed-to-atlas and --moving-from-atlas go together (the pair's known field)");
   const auto fixedLabels = training::readLabelMap(args.get("fixed-labels"));
   const auto movingLabels = training::readLabelMap(args.get("moving-labels"));
   training::DisplacementFieldType::Pointer field;
@@ -673,11 +696,21 @@ scoreCommand(int argc, char * argv[])
                            ? readImageAs<training::MaskImageType>(args.get("fixed-mask"), "fixed mask")
                            : training::MaskImageType::Pointer();
   const training::PairScore score = training::scoreRegistration(fixedLabels, movingLabels, field, fixedMask);
+  std::string endPointError;
+  if (args.has("fixed-to-atlas"))
+  {
+    const auto toAtlas = readDisplacementField(args.get("fixed-to-atlas"), "fixed subject's field to the atlas");
+    const auto fromAtlas =
+      readDisplacementField(args.get("moving-from-atlas"), "moving subject's field from the atlas");
+    std::ostringstream text;
+    text << std::setprecision(6) << training::endPointError(fixedLabels, field, toAtlas, fromAtlas);
+    endPointError = text.str();
+  }
   if (args.has("header"))
-    std::cout << "method,pair,dice,assd_mm,folding_percent,seconds\n";
+    std::cout << "method,pair,dice,assd_mm,folding_percent,seconds,epe_mm\n";
   std::cout << args.get("method", args.has("field") ? "field" : "identity") << "," << args.get("pair", "") << ","
             << std::setprecision(6) << score.dice << "," << score.assd << "," << score.folding << ","
-            << args.getDouble("seconds", 0.0) << "\n";
+            << args.getDouble("seconds", 0.0) << "," << endPointError << "\n";
   return 0;
 }
 
@@ -713,6 +746,9 @@ synthesizeCommand(int argc, char * argv[])
   args.option("test", "N", "test subjects (default 4)");
   args.option("seed", "N", "dataset seed (default: the configuration's, else 1)");
   args.flag("anisotropic", "3 x 3 x 2 mm subjects");
+  args.flag("known-fields",
+            "also write each subject's known transform: ID_to_atlas.nii.gz and ID_from_atlas.nii.gz (for "
+            "score's end-point error)");
   if (!args.parse(argc, argv, 2))
     return 0;
   args.require({ "output" });
@@ -739,7 +775,8 @@ synthesizeCommand(int argc, char * argv[])
     synthetic.seed = static_cast<uint64_t>(args.getInt("seed", 1));
   if (args.has("anisotropic"))
     synthetic.anisotropic = true;
-  const training::DatasetManifest manifest = training::writeSyntheticDataset(synthetic, args.get("output"));
+  const training::DatasetManifest manifest =
+    training::writeSyntheticDataset(synthetic, args.get("output"), args.has("known-fields"));
   std::cout << "wrote " << manifest.subjects.size() << " subjects of '" << manifest.name << "' to "
             << args.get("output") << "/manifest.json\n";
   return 0;
@@ -916,6 +953,8 @@ void
 printUsage(std::ostream & out)
 {
   out << "usage: shmoareg <command> [options]   (shmoareg <command> --help for its options)\n"
+         "       shmoareg --version   (the module, ITK and LibTorch versions, CUDA, the model format)\n"
+         "exit status: 0 success, 1 a failed registration or bad data, 2 a usage error\n"
          "commands:\n"
          "  register   register a moving image to a fixed image\n"
          "  train      train a network (synthetic data, a manifest, OASIS or BTCV layouts)\n"
@@ -953,6 +992,12 @@ main(int argc, char * argv[])
     if (command == "--help" || command == "-h" || command == "help")
     {
       printUsage(std::cout);
+      return 0;
+    }
+    if (command == "--version")
+    {
+      std::cout << "shmoareg " << SHMOAREG_VERSION << " (ITK " << ITK_VERSION_STRING << "." << ITK_VERSION_PATCH << ", "
+                << itk::SHMoARegModel::GetBackendDescription() << ")\n";
       return 0;
     }
     const auto found = commands.find(command);

@@ -98,12 +98,20 @@ routingClassificationLoss(const ExpertRouting & routing, const torch::Tensor & o
                                                  routingClassificationLabels(routing, outputGradient, quantile));
 }
 
+torch::Tensor
+knownFieldLoss(const torch::Tensor & displacement, const KnownField & known)
+{
+  const torch::Tensor squared = (displacement - known.displacement).pow(2).sum(1, /*keepdim=*/true);
+  return (known.mask * squared).sum() / known.mask.sum().clamp_min(1.0);
+}
+
 namespace {
 torch::Tensor
 taskLoss(const RegistrationOutput & output,
          const torch::Tensor & fixed,
          const LossWeights & w,
          const LabelMaps * labels,
+         const KnownField * knownField,
          LossValues & values)
 {
   const torch::Tensor sim = w.similarity == Similarity::MeanSquaredError
@@ -128,6 +136,12 @@ taskLoss(const RegistrationOutput & output,
     total = total + w.dice * dice;
     values.dice = dice.item<double>();
   }
+  if (w.knownField > 0.0 && knownField)
+  {
+    const torch::Tensor known = knownFieldLoss(output.displacement, *knownField);
+    total = total + w.knownField * known;
+    values.knownField = known.item<double>();
+  }
   values.total = total.item<double>();
   return total;
 }
@@ -137,10 +151,11 @@ LossValues
 backwardTotalLoss(const RegistrationOutput & output,
                   const torch::Tensor & fixed,
                   const LossWeights & w,
-                  const LabelMaps * labels)
+                  const LabelMaps * labels,
+                  const KnownField * knownField)
 {
   LossValues values;
-  const torch::Tensor task = taskLoss(output, fixed, w, labels, values);
+  const torch::Tensor task = taskLoss(output, fixed, w, labels, knownField, values);
   // The gates read detached features (SpatialHeterogeneousMoE.h): their graph is apart from
   // the task's, which can be freed now.
   task.backward();
@@ -163,11 +178,12 @@ LossValues
 evaluateLoss(const RegistrationOutput & output,
              const torch::Tensor & fixed,
              const LossWeights & w,
-             const LabelMaps * labels)
+             const LabelMaps * labels,
+             const KnownField * knownField)
 {
   torch::NoGradGuard noGrad;
   LossValues values;
-  taskLoss(output, fixed, w, labels, values);
+  taskLoss(output, fixed, w, labels, knownField, values);
   return values;
 }
 

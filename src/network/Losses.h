@@ -51,7 +51,8 @@ struct LossWeights
   double moaRouterZ = 0.001;    // MoA router z-loss
   double routingQuantile = 0.7;
   int64_t nccWindow = 9;
-  double dice = 0.0; // weight of softDiceLoss on the warped moving labels (needs LabelMaps)
+  double dice = 0.0;       // weight of softDiceLoss on the warped moving labels (needs LabelMaps)
+  double knownField = 0.0; // weight of knownFieldLoss (needs a KnownField)
 };
 
 // One-hot label maps of a training pair, [B, L, D, H, W] on the network grid, for the Dice term.
@@ -61,6 +62,18 @@ struct LabelMaps
   torch::Tensor fixed;
 };
 
+// A training pair's true displacement (voxels, the network's layout) and where it counts
+// ([B, 1, D, H, W], 1 inside), for supervision by a synthetic generator's known field.
+struct KnownField
+{
+  torch::Tensor displacement;
+  torch::Tensor mask;
+};
+
+// Mean over the mask of the squared end-point error |u - truth|^2 (voxels^2).
+torch::Tensor
+knownFieldLoss(const torch::Tensor & displacement, const KnownField & known);
+
 struct LossValues
 {
   double similarity = 0;
@@ -69,12 +82,14 @@ struct LossValues
   double moaLoadBalance = 0;
   double moaRouterZ = 0;
   double dice = 0;
+  double knownField = 0;
   double total = 0;
 };
 
 // Computes the total loss
 //   sim + lambda_r * smooth + lambda_rc * RC + w_lb * MoA balance + w_z * MoA z
 //   (+ w_dice * softDiceLoss(moving labels warped linearly, fixed labels) when labels are given)
+//   (+ w_known * knownFieldLoss when the pair's known field is given)
 // and accumulates its gradients into the network's parameters. Two backward passes: the task
 // terms first (which defines the RC labels from the gradient at each SHMoE output), then the
 // RC term into the gates.
@@ -82,14 +97,16 @@ LossValues
 backwardTotalLoss(const RegistrationOutput & output,
                   const torch::Tensor & fixed,
                   const LossWeights & weights,
-                  const LabelMaps * labels = nullptr);
+                  const LabelMaps * labels = nullptr,
+                  const KnownField * knownField = nullptr);
 
 // The same terms without gradients (validation); the RC term needs gradients and is 0 here.
 LossValues
 evaluateLoss(const RegistrationOutput & output,
              const torch::Tensor & fixed,
              const LossWeights & weights,
-             const LabelMaps * labels = nullptr);
+             const LabelMaps * labels = nullptr,
+             const KnownField * knownField = nullptr);
 
 } // namespace shmoareg
 

@@ -145,6 +145,9 @@ readManifest(const std::string & path)
         entry.image = resolve(base, s.at("image").get<std::string>());
         entry.labels = s.contains("labels") ? resolve(base, s.at("labels").get<std::string>()) : "";
         entry.split = s.at("split").get<std::string>();
+        entry.toAtlas = s.contains("to_atlas") ? resolve(base, s.at("to_atlas").get<std::string>()) : "";
+        entry.fromAtlas = s.contains("from_atlas") ? resolve(base, s.at("from_atlas").get<std::string>()) : "";
+        entry.mirrored = s.value("mirrored", false);
         manifest.subjects.push_back(entry);
       }
     }
@@ -189,7 +192,17 @@ writeManifest(const DatasetManifest & manifest, const std::string & path)
   j["name"] = manifest.name;
   j["subjects"] = nlohmann::json::array();
   for (const auto & s : manifest.subjects)
-    j["subjects"].push_back({ { "id", s.id }, { "image", s.image }, { "labels", s.labels }, { "split", s.split } });
+  {
+    nlohmann::ordered_json entry{ { "id", s.id }, { "image", s.image }, { "labels", s.labels }, { "split", s.split } };
+    if (!s.toAtlas.empty())
+    {
+      entry["to_atlas"] = s.toAtlas;
+      entry["from_atlas"] = s.fromAtlas;
+    }
+    if (s.mirrored)
+      entry["mirrored"] = true;
+    j["subjects"].push_back(entry);
+  }
   const std::string temporary = path + ".partial";
   {
     std::ofstream out(temporary);

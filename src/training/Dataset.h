@@ -27,6 +27,11 @@ struct SubjectEntry
   std::string image;  // absolute path
   std::string labels; // absolute path or empty
   std::string split;  // "train", "val" or "test"
+  // A synthetic subject's known fields (synthesize --known-fields): absolute paths or empty;
+  // a mirrored subject's are to and from the mirrored atlas.
+  std::string toAtlas;
+  std::string fromAtlas;
+  bool mirrored = false;
 };
 
 struct DatasetManifest
@@ -64,6 +69,11 @@ struct Subject
   std::string id;
   ImageType::Pointer image;
   LabelImageType::Pointer labels; // null when the subject has none
+  // A synthetic subject's known transform, when asked for (generateSyntheticSubject): fields in
+  // mm in ITK's convention (x -> x + u(x)); null otherwise.
+  itk::Image<itk::Vector<float, 3>, 3>::Pointer toAtlas;   // on the subject's grid, to the atlas
+  itk::Image<itk::Vector<float, 3>, 3>::Pointer fromAtlas; // its inverse, on the same grid (atlas space)
+  bool mirrored = false; // built from the mirrored atlas (a synthetic subject): its known fields are to it
 };
 
 // Registers the image formats (NIfTI, MetaImage, NRRD) once per process: builds without ITK's

@@ -4,8 +4,10 @@
 #include "itkJacobianDeterminantFoldingImageFilter.h"
 #include "itkLabelDiceCoefficientImageFilter.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
+#include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkResampleImageFilter.h"
 #include "itkSHMoARegistrationFilter.h"
+#include "itkVectorLinearInterpolateImageFunction.h"
 #include "itkWarpImageFilter.h"
 
 #include <algorithm>
@@ -139,6 +141,54 @@ scoreRegistration(const LabelImageType * fixedLabels,
     score.folding = jacobian->GetFoldingPercentage();
   }
   return score;
+}
+
+double
+endPointError(const LabelImageType * fixedLabels,
+              const DisplacementFieldType * field,
+              const DisplacementFieldType * fixedToAtlas,
+              const DisplacementFieldType * movingFromAtlas)
+{
+  using InterpolatorType = itk::VectorLinearInterpolateImageFunction<DisplacementFieldType, double>;
+  auto sampler = [](const DisplacementFieldType * f) {
+    auto interpolator = InterpolatorType::New();
+    interpolator->SetInputImage(f);
+    return interpolator;
+  };
+  const auto estimated = field ? sampler(field) : InterpolatorType::Pointer();
+  const auto toAtlas = sampler(fixedToAtlas);
+  const auto fromAtlas = sampler(movingFromAtlas);
+  double sum = 0.0;
+  size_t count = 0;
+  itk::ImageRegionConstIteratorWithIndex<LabelImageType> it(fixedLabels, fixedLabels->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    if (it.Get() == 0)
+      continue;
+    itk::Point<double, 3> x;
+    fixedLabels->TransformIndexToPhysicalPoint(it.GetIndex(), x);
+    if (!toAtlas->IsInsideBuffer(x) || (estimated && !estimated->IsInsideBuffer(x)))
+      continue;
+    const auto t = toAtlas->Evaluate(x);
+    itk::Point<double, 3> y;
+    for (unsigned a = 0; a < 3; ++a)
+      y[a] = x[a] + t[a];
+    if (!fromAtlas->IsInsideBuffer(y))
+      continue;
+    const auto f = fromAtlas->Evaluate(y);
+    const auto u = estimated ? estimated->Evaluate(x) : InterpolatorType::OutputType(0.0);
+    double squared = 0.0;
+    for (unsigned a = 0; a < 3; ++a)
+    {
+      const double truth = y[a] + f[a] - x[a];
+      squared += (u[a] - truth) * (u[a] - truth);
+    }
+    sum += std::sqrt(squared);
+    ++count;
+  }
+  if (count == 0)
+    throw std::invalid_argument("end-point error: no labelled fixed voxel maps inside the known fields");
+  return sum / static_cast<double>(count);
 }
 
 MethodScores

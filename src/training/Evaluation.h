@@ -50,6 +50,16 @@ scoreRegistration(const LabelImageType * fixedLabels,
                   const DisplacementFieldType * field,
                   const MaskImageType * fixedMask = nullptr);
 
+// The mean end-point error (mm) of `field` (null: the identity) against a synthetic pair's
+// true field x -> y + movingFromAtlas(y), y = x + fixedToAtlas(x) (Subject::toAtlas / fromAtlas
+// of the fixed and the moving subject), over the fixed voxels with a non-zero label; all fields
+// are sampled linearly in physical space. Throws if no labelled voxel maps inside the fields.
+double
+endPointError(const LabelImageType * fixedLabels,
+              const DisplacementFieldType * field,
+              const DisplacementFieldType * fixedToAtlas,
+              const DisplacementFieldType * movingFromAtlas);
+
 // model == nullptr scores the identity (the moving labels resampled onto the fixed grid).
 MethodScores
 evaluateOnTestPairs(const std::string & method,

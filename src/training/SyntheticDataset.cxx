@@ -8,6 +8,7 @@
 #include "itkImageFileReader.h"
 #include "itkImageFileWriter.h"
 #include "itkImageRegionIterator.h"
+#include "itkImageRegionIteratorWithIndex.h"
 #include "itkFlipImageFilter.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
@@ -219,6 +220,29 @@ smoothRandomImage(const ImageType * grid, int n, const std::function<TPixel(Rand
   resample->Update();
   return resample->GetOutput();
 }
+
+// u(x) = T(x) - x at every voxel of `grid` (mm).
+itk::Image<itk::Vector<float, 3>, 3>::Pointer
+displacementOfTransform(const itk::Transform<double, 3, 3> & transform, const ImageType * grid)
+{
+  using KnownFieldType = itk::Image<itk::Vector<float, 3>, 3>;
+  auto field = KnownFieldType::New();
+  field->CopyInformation(grid);
+  field->SetRegions(grid->GetLargestPossibleRegion());
+  field->Allocate();
+  itk::ImageRegionIteratorWithIndex<KnownFieldType> it(field, field->GetLargestPossibleRegion());
+  for (; !it.IsAtEnd(); ++it)
+  {
+    itk::Point<double, 3> x;
+    field->TransformIndexToPhysicalPoint(it.GetIndex(), x);
+    const itk::Point<double, 3> y = transform.TransformPoint(x);
+    KnownFieldType::PixelType u;
+    for (unsigned a = 0; a < 3; ++a)
+      u[a] = static_cast<float>(y[a] - x[a]);
+    it.Set(u);
+  }
+  return field;
+}
 } // namespace
 
 uint64_t
@@ -229,7 +253,10 @@ syntheticSubjectSeed(uint64_t seed, const std::string & split, size_t index)
 }
 
 Subject
-generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subjectSeed, const std::string & id)
+generateSyntheticSubject(const SyntheticDatasetOptions & options,
+                         uint64_t subjectSeed,
+                         const std::string & id,
+                         bool knownFields)
 {
   // The variety options draw from their own stream (SyntheticDatasetOptions).
   Random variety(splitmix(subjectSeed ^ 0x7661726965747921ULL));
@@ -296,6 +323,25 @@ generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subje
 
   Subject subject;
   subject.id = id;
+  subject.mirrored = mirrored;
+  if (knownFields)
+  {
+    subject.toAtlas = displacementOfTransform(*composite, grid);
+    // S^-1(q) = w(A^-1(q)), w = id + exp(-v): ITK applies the last added first.
+    auto inverseExponential = itk::ExponentialDisplacementFieldImageFilter<FieldType, FieldType>::New();
+    inverseExponential->SetInput(velocity);
+    inverseExponential->ComputeInverseOn();
+    inverseExponential->Update();
+    auto inverseDisplacement = itk::DisplacementFieldTransform<double, 3>::New();
+    inverseDisplacement->SetDisplacementField(inverseExponential->GetOutput());
+    auto inverseAffine = itk::AffineTransform<double, 3>::New();
+    if (!affine->GetInverse(inverseAffine))
+      throw DatasetError("the synthetic affine transform has no inverse");
+    auto inverse = itk::CompositeTransform<double, 3>::New();
+    inverse->AddTransform(inverseDisplacement);
+    inverse->AddTransform(inverseAffine);
+    subject.fromAtlas = displacementOfTransform(*inverse, grid);
+  }
   auto resampleImage = itk::ResampleImageFilter<ImageType, ImageType>::New();
   resampleImage->SetInput(atlas.image);
   resampleImage->SetTransform(composite);
@@ -359,7 +405,7 @@ generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subje
 }
 
 DatasetManifest
-writeSyntheticDataset(const SyntheticDatasetOptions & options, const std::string & folder)
+writeSyntheticDataset(const SyntheticDatasetOptions & options, const std::string & folder, bool knownFields)
 {
   namespace fs = std::filesystem;
   ensureImageIO();
@@ -375,13 +421,22 @@ writeSyntheticDataset(const SyntheticDatasetOptions & options, const std::string
     for (size_t i = 0; i < split.second; ++i)
     {
       const std::string id = split.first + std::to_string(i);
-      const Subject subject = generateSyntheticSubject(options, syntheticSubjectSeed(options.seed, split.first, i), id);
+      const Subject subject =
+        generateSyntheticSubject(options, syntheticSubjectSeed(options.seed, split.first, i), id, knownFields);
       SubjectEntry entry{ id, (fs::path(folder) / (id + "_image.nii.gz")).string(), "", split.first };
+      entry.mirrored = subject.mirrored;
       itk::WriteImage(subject.image, entry.image, true);
       if (subject.labels)
       {
         entry.labels = (fs::path(folder) / (id + "_labels.nii.gz")).string();
         itk::WriteImage(subject.labels, entry.labels, true);
+      }
+      if (subject.toAtlas)
+      {
+        entry.toAtlas = (fs::path(folder) / (id + "_to_atlas.nii.gz")).string();
+        entry.fromAtlas = (fs::path(folder) / (id + "_from_atlas.nii.gz")).string();
+        itk::WriteImage(subject.toAtlas, entry.toAtlas, true);
+        itk::WriteImage(subject.fromAtlas, entry.fromAtlas, true);
       }
       manifest.subjects.push_back(entry);
     }

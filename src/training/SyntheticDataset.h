@@ -59,13 +59,23 @@ struct SyntheticDatasetOptions
 uint64_t
 syntheticSubjectSeed(uint64_t seed, const std::string & split, size_t index);
 
-// One subject; deterministic in `subjectSeed`.
+// One subject; deterministic in `subjectSeed`. With knownFields, also its transform to the
+// atlas and the inverse (Subject::toAtlas, fromAtlas; the inverse of the velocity's exponential
+// is the exponential of the negated velocity): a pair's true field is then
+// x -> y + fromAtlas_moving(y) with y = x + toAtlas_fixed(x) (endPointError in Evaluation.h).
+// A mirrored subject's (flipFraction) are to and from the mirrored atlas: a pair's true field
+// exists only between subjects of the same atlas (Subject::mirrored, the manifest's "mirrored").
 Subject
-generateSyntheticSubject(const SyntheticDatasetOptions & options, uint64_t subjectSeed, const std::string & id);
+generateSyntheticSubject(const SyntheticDatasetOptions & options,
+                         uint64_t subjectSeed,
+                         const std::string & id,
+                         bool knownFields = false);
 
-// All subjects of every split, written as NIfTI to `folder` with a manifest.json beside them.
+// All subjects of every split, written as NIfTI to `folder` with a manifest.json beside them;
+// with knownFields also ID_to_atlas.nii.gz and ID_from_atlas.nii.gz (Subject::toAtlas, fromAtlas),
+// listed in the manifest as to_atlas / from_atlas.
 DatasetManifest
-writeSyntheticDataset(const SyntheticDatasetOptions & options, const std::string & folder);
+writeSyntheticDataset(const SyntheticDatasetOptions & options, const std::string & folder, bool knownFields = false);
 
 } // namespace shmoareg::training
 

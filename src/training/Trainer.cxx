@@ -2,6 +2,8 @@
 
 #include "Checkpoint.h"
 #include "Device.h"
+#include "FieldIntegration.h"
+#include "ImageFiles.h"
 #include "ImageTensorBridge.h"
 #include "SpatialTransformer.h"
 #include "itkSHMoARegNetworkGrid.h"
@@ -154,6 +156,7 @@ TrainingOptions::toJson() const
            { "lambda_rc", weights.routing },
            { "lambda_dice", weights.dice },
            { "dice_labels_per_iteration", diceLabelsPerIteration },
+           { "lambda_known_field", weights.knownField },
            { "similarity", similarityName(weights.similarity) },
            { "validation_interval", validationInterval },
            { "checkpoint_interval", checkpointInterval },
@@ -207,6 +210,8 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
         o.weights.dice = v.get<double>();
       else if (k == "dice_labels_per_iteration")
         o.diceLabelsPerIteration = v.get<int64_t>();
+      else if (k == "lambda_known_field")
+        o.weights.knownField = v.get<double>();
       else if (k == "lambda_r")
         o.weights.regularization = v.get<double>();
       else if (k == "lambda_rc")
@@ -296,9 +301,10 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
   if (o.iterations < 0 || o.learningRate <= 0 || o.validationInterval < 1 || o.checkpointInterval < 1 ||
       o.logInterval < 1)
     throw std::invalid_argument("iterations must be >= 0, the learning rate > 0 and every interval >= 1");
-  if (o.warmupIterations < 0 || o.minLearningRate < 0 || o.minLearningRate > o.learningRate || o.weights.dice < 0)
-    throw std::invalid_argument(
-      "warmup_iterations and lambda_dice must be >= 0, min_learning_rate in [0, learning_rate]");
+  if (o.warmupIterations < 0 || o.minLearningRate < 0 || o.minLearningRate > o.learningRate || o.weights.dice < 0 ||
+      o.weights.knownField < 0)
+    throw std::invalid_argument("warmup_iterations, lambda_dice and lambda_known_field must be >= 0, "
+                                "min_learning_rate in [0, learning_rate]");
   const auto & syn = o.synthetic;
   if (syn.labelContrastFraction < 0 || syn.labelContrastFraction > 1 || syn.flipFraction < 0 || syn.flipFraction > 1)
     throw std::invalid_argument("label_contrast_fraction and flip_fraction must be in [0, 1]");
@@ -330,7 +336,10 @@ readTrainingOptions(const std::string & path)
 }
 
 DatasetManifest
-resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthetic, const std::string & scratchFolder)
+resolveDataset(const std::string & data,
+               const SyntheticDatasetOptions & synthetic,
+               const std::string & scratchFolder,
+               bool knownFields)
 {
   if (data == "synthetic")
   {
@@ -338,7 +347,7 @@ resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthet
     const fs::path folder = fs::path(scratchFolder) / "synthetic-data";
     TrainingOptions keyOptions;
     keyOptions.synthetic = synthetic;
-    const std::string key = keyOptions.toJson()["synthetic"].dump();
+    const std::string key = keyOptions.toJson()["synthetic"].dump() + (knownFields ? " known fields" : "");
     const fs::path stamp = folder / "options.json";
     std::string existing;
     if (fs::exists(stamp))
@@ -350,7 +359,7 @@ resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthet
     }
     if (existing == key && fs::exists(folder / "manifest.json"))
       return readManifest((folder / "manifest.json").string());
-    DatasetManifest manifest = writeSyntheticDataset(synthetic, folder.string());
+    DatasetManifest manifest = writeSyntheticDataset(synthetic, folder.string(), knownFields);
     std::ofstream(stamp) << key;
     return manifest;
   }
@@ -412,6 +421,21 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
     labels->Update();
     prepared.labels = imageToTensor(labels->GetOutput(), torch::kCPU);
   }
+  if (subject.toAtlas && subject.fromAtlas)
+  {
+    // Millimetre fields sampled (linearly) at the network grid's points, then in
+    // the network's voxels: composed per pair in the loop (knownFieldOfPair).
+    using KnownFieldType = itk::Image<itk::Vector<float, 3>, 3>;
+    auto onNetworkGrid = [&](const KnownFieldType::Pointer & field) {
+      auto resample = itk::ResampleImageFilter<KnownFieldType, KnownFieldType>::New();
+      resample->SetInput(crop(field));
+      resample->SetOutputParametersFromImage(networkGrid);
+      resample->Update();
+      return voxelDisplacementToTensor(itk::SHMoARegNetworkGrid::PhysicalToVoxel(resample->GetOutput()), torch::kCPU);
+    };
+    prepared.toAtlas = onNetworkGrid(subject.toAtlas);
+    prepared.fromAtlas = onNetworkGrid(subject.fromAtlas);
+  }
   return prepared;
 }
 
@@ -456,17 +480,32 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   const std::string checkpointPath = (fs::path(options.output) / "checkpoint.pt").string();
   const std::string logPath = (fs::path(options.output) / "log.csv").string();
 
-  DatasetManifest manifest = resolveDataset(options.data, options.synthetic, options.output);
+  DatasetManifest manifest =
+    resolveDataset(options.data, options.synthetic, options.output, options.weights.knownField > 0.0);
   manifest.requireSplits({ "train", "val" });
   auto prepare = [&](const std::string & split) {
     std::vector<PreparedSubject> prepared;
     for (const auto & entry : manifest.split(split))
-      prepared.push_back(prepareSubject(loadSubject(entry), options.grid, options.centreCropMm));
+    {
+      Subject subject = loadSubject(entry);
+      if (options.weights.knownField > 0.0 && !entry.toAtlas.empty())
+      {
+        subject.toAtlas = readImageFile<itk::Image<itk::Vector<float, 3>, 3>>(entry.toAtlas, "known field", 3);
+        subject.fromAtlas = readImageFile<itk::Image<itk::Vector<float, 3>, 3>>(entry.fromAtlas, "known field", 3);
+      }
+      prepared.push_back(prepareSubject(subject, options.grid, options.centreCropMm));
+      prepared.back().mirrored = entry.mirrored;
+    }
     for (auto & p : prepared)
     {
       p.image = p.image.to(device);
       if (p.labels.defined())
         p.labels = p.labels.to(device);
+      if (p.toAtlas.defined())
+      {
+        p.toAtlas = p.toAtlas.to(device);
+        p.fromAtlas = p.fromAtlas.to(device);
+      }
     }
     return prepared;
   };
@@ -540,6 +579,21 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     return LabelMaps{ oneHot(index[moving], channels), oneHot(index[fixed], channels) };
   };
 
+  // The pair's true field x -> y + fromAtlas_m(y), y = x + toAtlas_f(x), over the fixed brain;
+  // none when the term is off, a subject has no known field, or one is mirrored and the other
+  // not (their atlases differ).
+  auto knownFieldOfPair = [&](const PreparedSubject & m, const PreparedSubject & f) {
+    KnownField known;
+    if (options.weights.knownField > 0.0 && m.fromAtlas.defined() && f.toAtlas.defined() && f.labels.defined() &&
+        m.mirrored == f.mirrored)
+    {
+      torch::NoGradGuard noGrad;
+      known.displacement = composeDisplacements(m.fromAtlas, f.toAtlas);
+      known.mask = (f.labels > 0).to(torch::kFloat32);
+    }
+    return known;
+  };
+
   torch::manual_seed(options.seed);
   RegistrationNetwork network(networkConfig(options));
   network->to(device);
@@ -579,7 +633,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   std::ofstream csv(logPath, resume ? std::ios::app : std::ios::trunc);
   if (!resume)
     csv << "iteration,split,total,similarity,smoothness,routing,moa_balance,moa_z,dice,seconds,dice_loss,"
-           "learning_rate,brain_expert_shares\n";
+           "learning_rate,brain_expert_shares,known_field\n";
   csv << std::setprecision(8);
 
   TrainingResult result;
@@ -599,7 +653,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     csv << "," << elapsed() << "," << v.dice << ",";
     if (learningRate > 0)
       csv << learningRate;
-    csv << "," << expertShares << "\n";
+    csv << "," << expertShares << "," << v.knownField << "\n";
     csv.flush();
   };
   auto validate = [&](int64_t iteration) {
@@ -617,8 +671,14 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       LabelMaps maps;
       if (!labelValues.empty())
         maps = labelMapsOf(valLabelIndex, p.first, p.second, -1);
-      const LossValues v = evaluateLoss(out, f.image, options.weights, labelValues.empty() ? nullptr : &maps);
+      const KnownField known = knownFieldOfPair(m, f);
+      const LossValues v = evaluateLoss(out,
+                                        f.image,
+                                        options.weights,
+                                        labelValues.empty() ? nullptr : &maps,
+                                        known.displacement.defined() ? &known : nullptr);
       mean.total += v.total / valPairs.size();
+      mean.knownField += v.knownField / valPairs.size();
       mean.similarity += v.similarity / valPairs.size();
       mean.smoothness += v.smoothness / valPairs.size();
       mean.dice += v.dice / valPairs.size();
@@ -706,8 +766,12 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     LabelMaps maps;
     if (!labelValues.empty())
       maps = labelMapsOf(trainLabelIndex, pair.first, pair.second, iteration);
-    const LossValues v = backwardTotalLoss(
-      network->forward(m.image, f.image), f.image, options.weights, labelValues.empty() ? nullptr : &maps);
+    const KnownField known = knownFieldOfPair(m, f);
+    const LossValues v = backwardTotalLoss(network->forward(m.image, f.image),
+                                           f.image,
+                                           options.weights,
+                                           labelValues.empty() ? nullptr : &maps,
+                                           known.displacement.defined() ? &known : nullptr);
     optimizer.step();
     done = iteration + 1;
     writeRow(done, "train", v, -1.0, learningRate, "");

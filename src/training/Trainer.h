@@ -61,9 +61,13 @@ readTrainingOptions(const std::string & path);
 void
 applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & options);
 
-// The dataset a `data` string names.
+// The dataset a `data` string names; knownFields: a synthetic dataset also carries each subject's known fields
+// (to_atlas, from_atlas).
 DatasetManifest
-resolveDataset(const std::string & data, const SyntheticDatasetOptions & synthetic, const std::string & scratchFolder);
+resolveDataset(const std::string & data,
+               const SyntheticDatasetOptions & synthetic,
+               const std::string & scratchFolder,
+               bool knownFields = false);
 
 // A subject on the network grid: image [1, 1, k, j, i] in [0, 1], labels as float (or undefined).
 struct PreparedSubject
@@ -72,6 +76,11 @@ struct PreparedSubject
   torch::Tensor image;
   torch::Tensor labels;
   std::array<double, 3> voxelMm{ 0.0, 0.0, 0.0 }; // the network grid's voxel size
+  // Known fields to and from the atlas on the network grid (voxels, the network's layout), when
+  // the dataset has them and the known-field term is on; undefined otherwise.
+  torch::Tensor toAtlas;
+  torch::Tensor fromAtlas;
+  bool mirrored = false; // its known fields are to and from the mirrored atlas
 };
 // The learning rate at `iteration` (0-based) under the options' schedule.
 double

@@ -28,6 +28,7 @@ def write(name, values, element, channels=1):
 write("fixed", cube(0), "MET_SHORT")
 write("moving", cube(3), "MET_SHORT")
 write("field", array.array("f", [6.0, 0.0, 0.0] * n ** 3), "MET_FLOAT", 3)
+write("zero", array.array("f", [0.0] * (3 * n ** 3)), "MET_FLOAT", 3)
 write("fractional", array.array("f", [i / 7.0 for i in range(n ** 3)]), "MET_FLOAT")
 # A fixed mask: the voxels with x index >= 9.
 write("mask", array.array("B", [1 if (v % n) >= 9 else 0 for v in range(n ** 3)]), "MET_UCHAR")
@@ -41,13 +42,28 @@ echo "$row" | awk -F, '$1 == "translation" && $2 == "p" && $3 == 1 && $4 == 0 &&
                       END { exit !ok }' || { echo "FAIL: translation row: $row"; exit 1; }
 # Identity: cubes of 8^3 overlapping in 5 x 8 x 8: Dice 2 * 320 / 1024 = 0.625.
 row=$("$shmoareg" score --header --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd")
-[ "$(echo "$row" | head -n 1)" = "method,pair,dice,assd_mm,folding_percent,seconds" ] || { echo "FAIL: header: $row"; exit 1; }
+[ "$(echo "$row" | head -n 1)" = "method,pair,dice,assd_mm,folding_percent,seconds,epe_mm" ] || { echo "FAIL: header: $row"; exit 1; }
 echo "$row" | tail -n 1 | awk -F, '$1 == "identity" && $3 == 0.625 && $4 > 0 { ok = 1 } END { exit !ok }' ||
   { echo "FAIL: identity row: $row"; exit 1; }
 # Within the fixed mask (x index >= 9) the fixed cube keeps 5 of its 8 columns and the moving
 # cube (x index 9..16) all 8, overlapping in 5: Dice 2 * 5 / 13.
 row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" --fixed-mask "$out/mask.mhd")
 echo "$row" | awk -F, '{ d = $3 - 10 / 13; exit !(d < 1e-6 && d > -1e-6) }' || { echo "FAIL: masked Dice: $row"; exit 1; }
+# The end-point error against a known field: the fixed image is the atlas (zero field to it) and
+# the moving one the atlas moved by +6 mm (its field from the atlas is +6 mm): the translation
+# field has no error, the identity 6 mm; without a known field the column is empty.
+known=(--fixed-to-atlas "$out/zero.mhd" --moving-from-atlas "$out/field.mhd")
+row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" --field "$out/field.mhd" "${known[@]}")
+echo "$row" | awk -F, '{ exit !($7 != "" && $7 < 1e-5) }' || { echo "FAIL: EPE of the true field: $row"; exit 1; }
+row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" "${known[@]}")
+echo "$row" | awk -F, '{ d = $7 - 6; exit !(d < 1e-5 && d > -1e-5) }' || { echo "FAIL: EPE of the identity: $row"; exit 1; }
+row=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd")
+echo "$row" | awk -F, '{ exit !(NF == 7 && $7 == "") }' || { echo "FAIL: EPE without a known field: $row"; exit 1; }
+set +e
+message=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" --fixed-to-atlas "$out/zero.mhd" 2>&1)
+code=$?
+set -e
+[ $code -eq 2 ] && echo "$message" | grep -q "go together" || { echo "FAIL: half a known field: $code $message"; exit 1; }
 set +e
 message=$("$shmoareg" score --fixed-labels "$out/fixed.mhd" --moving-labels "$out/moving.mhd" \
   --fixed-mask "$out/far-mask.mhd" 2>&1)
@@ -85,14 +101,22 @@ set -e
 [ $code -eq 1 ] && echo "$message" | grep -q "is not a 3D displacement field" || { echo "FAIL: render scalar initial transform: $message"; exit 1; }
 [ ! -e "$out/r3.png" ] || { echo "FAIL: render left output behind"; exit 1; }
 
-# synthesize: two test subjects with labels and a manifest.
-"$shmoareg" synthesize --test 2 --seed 99 --output "$out/synthetic"
-for f in manifest.json test0_image.nii.gz test0_labels.nii.gz test1_image.nii.gz test1_labels.nii.gz; do
+# synthesize: two test subjects with labels, their known fields and a manifest; a subject's
+# fields to and from the atlas undo each other (its true field against itself is near zero).
+"$shmoareg" synthesize --test 2 --seed 99 --known-fields --output "$out/synthetic"
+for f in manifest.json test0_image.nii.gz test0_labels.nii.gz test1_image.nii.gz test1_labels.nii.gz \
+         test0_to_atlas.nii.gz test0_from_atlas.nii.gz; do
   [ -s "$out/synthetic/$f" ] || { echo "FAIL: synthesize did not write $f"; exit 1; }
 done
+s="$out/synthetic"
+row=$("$shmoareg" score --fixed-labels "$s/test0_labels.nii.gz" --moving-labels "$s/test0_labels.nii.gz" \
+  --fixed-to-atlas "$s/test0_to_atlas.nii.gz" --moving-from-atlas "$s/test0_from_atlas.nii.gz")
+echo "$row" | awk -F, '{ exit !($7 != "" && $7 < 0.1) }' || { echo "FAIL: a subject's fields do not undo each other: $row"; exit 1; }
+row=$("$shmoareg" score --fixed-labels "$s/test0_labels.nii.gz" --moving-labels "$s/test1_labels.nii.gz" \
+  --fixed-to-atlas "$s/test0_to_atlas.nii.gz" --moving-from-atlas "$s/test1_from_atlas.nii.gz")
+echo "$row" | awk -F, '{ exit !($7 > 1) }' || { echo "FAIL: two subjects' identity EPE: $row"; exit 1; }
 
 # register's metrics summary (an untrained network: the numbers exist and are in range).
-s="$out/synthetic"
 "$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" \
   --fixed-labels "$s/test0_labels.nii.gz" --moving-labels "$s/test1_labels.nii.gz" \
   --output-field "$out/field.nii.gz" --output-warped "$out/warped.nii.gz" --output-metrics "$out/metrics.json"

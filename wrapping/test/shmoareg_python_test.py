@@ -112,7 +112,7 @@ subprocess.run([shmoareg, "register", "--model", model, "--device", "cpu", "--re
 twice_view = itk.array_view_from_image(twice.GetOutput())
 twice_difference = np.abs(itk.array_from_image(itk.imread(os.path.join(work, "twice-field.nii.gz"))) - twice_view).max()
 check(twice_difference < 1e-4, f"NumberOfNetworkPasses=2 = C++ register --network-passes 2 (max diff {twice_difference:.2e} mm)")
-check(np.abs(twice_view - view).max() > 0.1, "a second pass changes the network's field")
+check(np.abs(twice_view - view).max() > 0.01, "a second pass changes the network's field")
 
 # An affine initial transform built in Python (itk.AffineTransform) gives what the C++ command
 # line gives with the same transform as an ITK .txt file.

@@ -301,10 +301,10 @@ private:
   double m_InverseMeanResidual{ 0.0 };
   bool m_InverseIsExact{ false };
   bool m_UseExactInverse{ true };
+  unsigned int m_NumberOfNetworkPasses{ 1 };
   unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
   double m_InstanceOptimizationLearningRate{ ModelType::InstanceOptimizationSettings().LearningRate };
   double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };
-  unsigned int m_NumberOfNetworkPasses{ 1 };
   double m_InstanceOptimizationFoldingWeight{ ModelType::InstanceOptimizationSettings().FoldingWeight };
   GridSizeType m_UsedNetworkGridSize;
   RefinementSettingsType m_RefinementSettings;

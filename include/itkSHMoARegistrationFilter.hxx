@@ -649,10 +649,10 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "InverseMeanResidual: " << m_InverseMeanResidual << std::endl;
   os << indent << "InverseIsExact: " << m_InverseIsExact << std::endl;
   os << indent << "UseExactInverse: " << m_UseExactInverse << std::endl;
+  os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
-  os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
   os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
 }
 

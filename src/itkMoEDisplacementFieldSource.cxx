@@ -227,10 +227,10 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
   os << indent << "ComputeGateProbabilities: " << m_ComputeGateProbabilities << std::endl;
   os << indent << "ComputeInverseDisplacementField: " << m_ComputeInverseDisplacementField << std::endl;
   os << indent << "NetworkSeconds: " << m_NetworkSeconds << std::endl;
+  os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
   os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
   os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
-  os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
   os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
   os << indent << "InstanceOptimizationSeconds: " << m_InstanceOptimizationSeconds << std::endl;
 }

@@ -5,6 +5,7 @@
 #define shmoareg_Dataset_h
 
 #include "itkImage.h"
+#include "itkVector.h"
 
 #include <stdexcept>
 #include <string>
@@ -14,6 +15,8 @@ namespace shmoareg::training {
 
 using ImageType = itk::Image<float, 3>;
 using LabelImageType = itk::Image<unsigned short, 3>;
+// A displacement field in mm, ITK's convention (x -> x + u(x)).
+using DisplacementFieldType = itk::Image<itk::Vector<float, 3>, 3>;
 
 class DatasetError : public std::runtime_error
 {
@@ -71,8 +74,8 @@ struct Subject
   LabelImageType::Pointer labels; // null when the subject has none
   // A synthetic subject's known transform, when asked for (generateSyntheticSubject): fields in
   // mm in ITK's convention (x -> x + u(x)); null otherwise.
-  itk::Image<itk::Vector<float, 3>, 3>::Pointer toAtlas;   // on the subject's grid, to the atlas
-  itk::Image<itk::Vector<float, 3>, 3>::Pointer fromAtlas; // its inverse, on the same grid (atlas space)
+  DisplacementFieldType::Pointer toAtlas;   // on the subject's grid, to the atlas
+  DisplacementFieldType::Pointer fromAtlas; // its inverse, on the same grid (atlas space)
   bool mirrored = false; // built from the mirrored atlas (a synthetic subject): its known fields are to it
 };
 

@@ -28,8 +28,6 @@ struct MethodScores
   std::vector<PairScore> pairs;
 };
 
-using DisplacementFieldType = itk::Image<itk::Vector<float, 3>, 3>;
-
 // Moving labels onto the fixed labels' grid through a physical displacement field on the
 // fixed grid (x -> x + u(x), nearest neighbour), or resampled as they lie when field is null.
 LabelImageType::Pointer

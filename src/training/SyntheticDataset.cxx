@@ -222,21 +222,20 @@ smoothRandomImage(const ImageType * grid, int n, const std::function<TPixel(Rand
 }
 
 // u(x) = T(x) - x at every voxel of `grid` (mm).
-itk::Image<itk::Vector<float, 3>, 3>::Pointer
+DisplacementFieldType::Pointer
 displacementOfTransform(const itk::Transform<double, 3, 3> & transform, const ImageType * grid)
 {
-  using KnownFieldType = itk::Image<itk::Vector<float, 3>, 3>;
-  auto field = KnownFieldType::New();
+  auto field = DisplacementFieldType::New();
   field->CopyInformation(grid);
   field->SetRegions(grid->GetLargestPossibleRegion());
   field->Allocate();
-  itk::ImageRegionIteratorWithIndex<KnownFieldType> it(field, field->GetLargestPossibleRegion());
+  itk::ImageRegionIteratorWithIndex<DisplacementFieldType> it(field, field->GetLargestPossibleRegion());
   for (; !it.IsAtEnd(); ++it)
   {
     itk::Point<double, 3> x;
     field->TransformIndexToPhysicalPoint(it.GetIndex(), x);
     const itk::Point<double, 3> y = transform.TransformPoint(x);
-    KnownFieldType::PixelType u;
+    DisplacementFieldType::PixelType u;
     for (unsigned a = 0; a < 3; ++a)
       u[a] = static_cast<float>(y[a] - x[a]);
     it.Set(u);

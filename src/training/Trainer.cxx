@@ -425,9 +425,8 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
   {
     // Millimetre fields sampled (linearly) at the network grid's points, then in
     // the network's voxels: composed per pair in the loop (knownFieldOfPair).
-    using KnownFieldType = itk::Image<itk::Vector<float, 3>, 3>;
-    auto onNetworkGrid = [&](const KnownFieldType::Pointer & field) {
-      auto resample = itk::ResampleImageFilter<KnownFieldType, KnownFieldType>::New();
+    auto onNetworkGrid = [&](const DisplacementFieldType::Pointer & field) {
+      auto resample = itk::ResampleImageFilter<DisplacementFieldType, DisplacementFieldType>::New();
       resample->SetInput(crop(field));
       resample->SetOutputParametersFromImage(networkGrid);
       resample->Update();
@@ -490,8 +489,8 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       Subject subject = loadSubject(entry);
       if (options.weights.knownField > 0.0 && !entry.toAtlas.empty())
       {
-        subject.toAtlas = readImageFile<itk::Image<itk::Vector<float, 3>, 3>>(entry.toAtlas, "known field", 3);
-        subject.fromAtlas = readImageFile<itk::Image<itk::Vector<float, 3>, 3>>(entry.fromAtlas, "known field", 3);
+        subject.toAtlas = readImageFile<DisplacementFieldType>(entry.toAtlas, "known field", 3);
+        subject.fromAtlas = readImageFile<DisplacementFieldType>(entry.fromAtlas, "known field", 3);
       }
       prepared.push_back(prepareSubject(subject, options.grid, options.centreCropMm));
       prepared.back().mirrored = entry.mirrored;

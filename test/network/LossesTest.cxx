@@ -112,6 +112,21 @@ TEST(Losses, GatesLearnOnlyThroughTheRoutingLoss)
   EXPECT_EQ(gates, 4); // weight and bias of the SHMoE gates at full and 1/2 resolution
 }
 
+TEST(Losses, KnownFieldLossOfKnownFields)
+{
+  // A field 3 voxels off along one axis inside a mask of 100 voxels and 0 outside: 9 voxels^2
+  // over the mask, whatever the field does outside it; 0 for the true field itself.
+  const torch::Tensor truth = torch::randn({ 1, 3, 8, 8, 8 });
+  torch::Tensor mask = torch::zeros({ 1, 1, 8, 8, 8 });
+  mask.view({ -1 }).narrow(0, 0, 100).fill_(1.0);
+  torch::Tensor field = truth.clone();
+  field.select(1, 2).add_(3.0 * mask.select(1, 0));
+  field.add_(5.0 * (1.0 - mask)); // outside the mask: not counted
+  const KnownField known{ truth, mask };
+  EXPECT_NEAR(knownFieldLoss(field, known).item<double>(), 9.0, 1e-4);
+  EXPECT_NEAR(knownFieldLoss(truth, known).item<double>(), 0.0, 1e-9);
+}
+
 TEST(Losses, SoftDiceOfKnownLabelMaps)
 {
   // Two labels besides the background on a 4-voxel line: label 1 overlaps in 1 of 2 + 1

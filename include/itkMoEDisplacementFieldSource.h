@@ -106,7 +106,7 @@ public:
   /** With ComputeInverseDisplacementField on and a diffeomorphic model (SHMoARegModel::
    * IsDiffeomorphic), output 5 holds the exact inverse of output 0 on the network grid (mm): the
    * negated velocities integrated and composed in reverse order, instance optimisation included.
-   * GetInverseDisplacementField is null otherwise. */
+   * GetInverseDisplacementField is null otherwise, and with a multi-level refinement. */
   itkSetMacro(ComputeInverseDisplacementField, bool);
   itkGetConstMacro(ComputeInverseDisplacementField, bool);
   itkBooleanMacro(ComputeInverseDisplacementField);
@@ -129,6 +129,33 @@ public:
   itkGetConstMacro(InstanceOptimizationSmoothnessWeight, double);
   itkSetMacro(InstanceOptimizationFoldingWeight, double);
   itkGetConstMacro(InstanceOptimizationFoldingWeight, double);
+
+  /** Multi-level refinement after the network (SHMoARegModel::RefinementSettings), here on the
+   * network grid that the inputs share (SHMoARegistrationFilter refines on the fixed image's
+   * own grid); default: no levels. It runs after any instance optimisation, leaves the expert
+   * maps and gate probabilities the network's, and makes the exact inverse unavailable (the
+   * refined field is not the network's). */
+  using RefinementSettingsType = SHMoARegModel::RefinementSettings;
+  using RefinementReportType = std::vector<SHMoARegModel::RefinementLevelReport>;
+#if !defined(ITK_WRAPPING_PARSER) // Python sets a refinement by name (SetRefinement)
+  void
+  SetRefinementSettings(const RefinementSettingsType & settings)
+  {
+    m_RefinementSettings = settings;
+    this->Modified();
+  }
+  itkGetConstReferenceMacro(RefinementSettings, RefinementSettingsType);
+  /** Each level of the last update's refinement: grid, iterations run, losses, seconds. */
+  itkGetConstReferenceMacro(RefinementReport, RefinementReportType);
+#endif
+  /** A named setting: "none", "fast" or "accurate" (SHMoARegModel::GetRefinementPreset). */
+  void
+  SetRefinement(const std::string & name)
+  {
+    this->SetRefinementSettings(SHMoARegModel::GetRefinementPreset(name));
+  }
+  /** Seconds of the last update's multi-level refinement. */
+  itkGetConstMacro(RefinementSeconds, double);
 
   /** Seconds the network took in the last update (instance optimisation included). */
   itkGetConstMacro(NetworkSeconds, double);
@@ -167,6 +194,9 @@ private:
   double m_InstanceOptimizationLearningRate{ SHMoARegModel::InstanceOptimizationSettings().LearningRate };
   double m_InstanceOptimizationSmoothnessWeight{ SHMoARegModel::InstanceOptimizationSettings().SmoothnessWeight };
   double m_InstanceOptimizationFoldingWeight{ SHMoARegModel::InstanceOptimizationSettings().FoldingWeight };
+  RefinementSettingsType m_RefinementSettings;
+  RefinementReportType m_RefinementReport;
+  double m_RefinementSeconds{ 0.0 };
 };
 
 } // namespace itk

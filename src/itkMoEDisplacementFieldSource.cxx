@@ -19,6 +19,7 @@
 
 #include "itkImageRegionConstIterator.h"
 
+#include <chrono>
 #include <cmath>
 
 namespace itk {
@@ -166,17 +167,34 @@ MoEDisplacementFieldSource::GenerateData()
   refinement.LearningRate = m_InstanceOptimizationLearningRate;
   refinement.SmoothnessWeight = m_InstanceOptimizationSmoothnessWeight;
   refinement.FoldingWeight = m_InstanceOptimizationFoldingWeight;
-  const SHMoARegModel::Prediction prediction = m_Model->Predict(fixed,
-                                                                moving,
-                                                                m_ComputeGateProbabilities,
-                                                                refinement,
-                                                                this->GetFixedMask(),
-                                                                this->GetMovingMask(),
-                                                                m_ComputeInverseDisplacementField,
-                                                                m_Device,
-                                                                m_NumberOfNetworkPasses);
+  const bool refine = !m_RefinementSettings.Levels.empty();
+  SHMoARegModel::Prediction prediction = m_Model->Predict(fixed,
+                                                          moving,
+                                                          m_ComputeGateProbabilities,
+                                                          refinement,
+                                                          this->GetFixedMask(),
+                                                          this->GetMovingMask(),
+                                                          m_ComputeInverseDisplacementField && !refine,
+                                                          m_Device,
+                                                          m_NumberOfNetworkPasses);
   m_NetworkSeconds = prediction.Seconds;
   m_InstanceOptimizationSeconds = prediction.RefinementSeconds;
+  m_RefinementReport.clear();
+  m_RefinementSeconds = 0.0;
+  if (refine)
+  {
+    this->UpdateProgress(0.5f);
+    const auto refinementStart = std::chrono::steady_clock::now();
+    prediction.VoxelDisplacement = m_Model->Refine(fixed,
+                                                   moving,
+                                                   prediction.VoxelDisplacement,
+                                                   m_RefinementSettings,
+                                                   this->GetFixedMask(),
+                                                   this->GetMovingMask(),
+                                                   &m_RefinementReport,
+                                                   m_Device);
+    m_RefinementSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
+  }
 
   auto physical = SHMoARegNetworkGrid::VoxelToPhysical(prediction.VoxelDisplacement);
   this->GraftOutput(physical);
@@ -233,6 +251,9 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
   os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
   os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
   os << indent << "InstanceOptimizationSeconds: " << m_InstanceOptimizationSeconds << std::endl;
+  os << indent << "RefinementLevels: " << m_RefinementSettings.Levels.size() << " (similarity "
+     << m_RefinementSettings.Similarity << ")" << std::endl;
+  os << indent << "RefinementSeconds: " << m_RefinementSeconds << std::endl;
 }
 
 } // namespace itk

@@ -221,11 +221,51 @@ addRefinementOptions(ArgumentParser & args)
               "N|auto",
               "the refinement's iterations per level, or auto: stop each level when "
               "the loss stops improving");
+  args.option("io-levels",
+              "S:N,...",
+              "the refinement's levels, coarse to fine: voxel scale S (times the fixed image's smallest "
+              "voxel, >= 1) and iterations N each, e.g. 4:80,2:60,1:30 (default: the named setting's)");
+  args.option("io-smoothing-passes", "N", "3^3 averaging filters on the field each iteration (default 2)");
   args.option("io-learning-rate", "STEP", "the refinement's Adam step, in voxels of each level (default 0.5)");
-  args.option("io-smoothness", "W", "the refinement's diffusion weight (default 0.5)");
-  args.option("io-folding", "W", "the refinement's folding penalty weight (default 1)");
+  args.option("io-smoothness", "W", "the refinement's diffusion weight (default: fast 2, accurate 4)");
+  args.option("io-folding", "W", "the refinement's folding penalty weight (default: fast 1, accurate 10)");
   args.option("io-similarity", "ncc|mind|mse", "the refinement's similarity (default ncc: local NCC)");
   args.flag("refine-from-identity", "skip the network: refine from the identity (to measure the network's part)");
+}
+
+// "4:80,2:60,1:30": voxel scale and iterations of each level, coarse to fine.
+std::vector<itk::SHMoARegModel::RefinementLevel>
+parseRefinementLevels(const std::string & text)
+{
+  std::vector<itk::SHMoARegModel::RefinementLevel> levels;
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ','))
+  {
+    const auto colon = item.find(':');
+    double scale = 0.0;
+    long iterations = -1;
+    try
+    {
+      size_t used = 0;
+      scale = std::stod(item.substr(0, colon), &used);
+      if (colon == std::string::npos || used != colon)
+        throw std::invalid_argument(item);
+      iterations = std::stol(item.substr(colon + 1), &used);
+      if (used != item.size() - colon - 1)
+        throw std::invalid_argument(item);
+    }
+    catch (const std::exception &)
+    {
+      throw UsageError("--io-levels: '" + item + "' is not SCALE:ITERATIONS (e.g. 4:80,2:60,1:30)");
+    }
+    if (!(scale >= 1.0) || iterations < 0)
+      throw UsageError("--io-levels: '" + item + "' needs a voxel scale >= 1 and iterations >= 0");
+    levels.push_back({ scale, static_cast<unsigned int>(iterations) });
+  }
+  if (levels.empty())
+    throw UsageError("--io-levels needs at least one level, e.g. 4:80,2:60,1:30");
+  return levels;
 }
 
 using RegistrationFilterType =
@@ -282,6 +322,19 @@ registerPair(const ArgumentParser & args,
       for (auto & level : refinement.Levels)
         level.Iterations = static_cast<unsigned int>(iterations);
     }
+  }
+  if (args.has("io-levels"))
+  {
+    if (refinement.Levels.empty())
+      throw UsageError("--io-levels sets the refinement's levels: it needs --refinement fast or accurate");
+    refinement.Levels = parseRefinementLevels(args.get("io-levels"));
+  }
+  if (args.has("io-smoothing-passes"))
+  {
+    const int passes = args.getInt("io-smoothing-passes", -1);
+    if (passes < 0)
+      throw UsageError("--io-smoothing-passes must be 0 or more");
+    refinement.SmoothingPasses = static_cast<unsigned int>(passes);
   }
   if (args.has("io-learning-rate"))
     refinement.LearningRate = args.getDouble("io-learning-rate", 0.0);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <vector>
 
 namespace shmoareg {
 
@@ -13,38 +14,60 @@ meanSquaredError(const torch::Tensor & warped, const torch::Tensor & fixed)
   return (warped - fixed).pow(2).mean();
 }
 
+namespace {
+// Window sums of every channel of x as three 1-D box filters (3 w multiply-adds a voxel, not
+// w^3), zero padded: one grouped convolution an axis for all channels.
 torch::Tensor
-localNormalizedCrossCorrelation(const torch::Tensor & warped, const torch::Tensor & fixed, int64_t window)
+windowSum(const torch::Tensor & x, int64_t window)
 {
   namespace F = torch::nn::functional;
-  const int64_t channels = warped.size(1);
-  // Window sums as three 1-D box filters (3 w multiply-adds a voxel, not w^3).
-  std::array<torch::Tensor, 3> kernels;
+  const int64_t channels = x.size(1);
+  torch::Tensor sum = x;
   for (int axis = 0; axis < 3; ++axis)
   {
     std::vector<int64_t> shape{ channels, 1, 1, 1, 1 };
     shape[2 + axis] = window;
-    kernels[axis] = torch::ones(shape, warped.options());
+    std::vector<int64_t> padding{ 0, 0, 0 };
+    padding[axis] = window / 2;
+    sum = F::conv3d(sum, torch::ones(shape, x.options()), F::Conv3dFuncOptions().padding(padding).groups(channels));
   }
-  auto windowSum = [&](torch::Tensor x) {
-    for (int axis = 0; axis < 3; ++axis)
-    {
-      std::vector<int64_t> padding{ 0, 0, 0 };
-      padding[axis] = window / 2;
-      x = F::conv3d(x, kernels[axis], F::Conv3dFuncOptions().padding(padding).groups(channels));
-    }
-    return x;
-  };
+  return sum;
+}
+} // namespace
+
+LocalNccFixedStatistics
+localNccFixedStatistics(const torch::Tensor & fixed, int64_t window)
+{
+  LocalNccFixedStatistics statistics;
+  statistics.fixed = fixed;
+  statistics.window = window;
+  const int64_t channels = fixed.size(1);
+  const torch::Tensor sums = windowSum(torch::cat({ torch::ones_like(fixed), fixed, fixed * fixed }, 1), window);
   // Windows at the border hold fewer voxels: count them rather than assume window^3, so that
   // zero padding does not bias the statistics there.
-  const torch::Tensor n = windowSum(torch::ones_like(warped));
-  const torch::Tensor sumI = windowSum(warped), sumJ = windowSum(fixed);
-  const torch::Tensor sumII = windowSum(warped * warped), sumJJ = windowSum(fixed * fixed);
-  const torch::Tensor sumIJ = windowSum(warped * fixed);
-  const torch::Tensor cross = sumIJ - sumI * sumJ / n;
-  const torch::Tensor varI = sumII - sumI * sumI / n;
-  const torch::Tensor varJ = sumJJ - sumJ * sumJ / n;
+  statistics.count = sums.narrow(1, 0, channels);
+  statistics.sum = sums.narrow(1, channels, channels);
+  statistics.sumOfSquares = sums.narrow(1, 2 * channels, channels);
+  return statistics;
+}
+
+torch::Tensor
+localNormalizedCrossCorrelation(const torch::Tensor & warped, const LocalNccFixedStatistics & fixed)
+{
+  const int64_t channels = warped.size(1);
+  const torch::Tensor sums = windowSum(torch::cat({ warped, warped * warped, warped * fixed.fixed }, 1), fixed.window);
+  const torch::Tensor sumI = sums.narrow(1, 0, channels), sumII = sums.narrow(1, channels, channels);
+  const torch::Tensor sumIJ = sums.narrow(1, 2 * channels, channels);
+  const torch::Tensor cross = sumIJ - sumI * fixed.sum / fixed.count;
+  const torch::Tensor varI = sumII - sumI * sumI / fixed.count;
+  const torch::Tensor varJ = fixed.sumOfSquares - fixed.sum * fixed.sum / fixed.count;
   return 1.0 - (cross * cross / (varI * varJ + 1e-5)).mean();
+}
+
+torch::Tensor
+localNormalizedCrossCorrelation(const torch::Tensor & warped, const torch::Tensor & fixed, int64_t window)
+{
+  return localNormalizedCrossCorrelation(warped, localNccFixedStatistics(fixed, window));
 }
 
 torch::Tensor

@@ -21,6 +21,23 @@ meanSquaredError(const torch::Tensor & warped, const torch::Tensor & fixed);
 torch::Tensor
 localNormalizedCrossCorrelation(const torch::Tensor & warped, const torch::Tensor & fixed, int64_t window = 9);
 
+// The fixed image's window sums, which an optimisation against one fixed image computes once
+// (the refinement's levels): each iteration then filters only the warped image's terms.
+struct LocalNccFixedStatistics
+{
+  torch::Tensor fixed;        // [B, C, D, H, W]
+  torch::Tensor count;        // voxels in each window (fewer at the border)
+  torch::Tensor sum;          // window sums of the fixed intensities
+  torch::Tensor sumOfSquares; //   and of their squares
+  int64_t window = 9;
+};
+
+LocalNccFixedStatistics
+localNccFixedStatistics(const torch::Tensor & fixed, int64_t window);
+
+torch::Tensor
+localNormalizedCrossCorrelation(const torch::Tensor & warped, const LocalNccFixedStatistics & fixed);
+
 // 1 - mean over the label channels 1.. of the soft Dice 2 sum(a b) / (sum(a) + sum(b)) of one-hot
 // (or probabilistic) label maps [B, L, D, H, W]; channel 0 (background) is left out, and so are
 // labels present in neither map. VoxelMorph's and TransMorph's semi-supervised brain term.

@@ -61,7 +61,8 @@ set -e
 [ -z "$(ls -A "$out/failed")" ] || { echo "FAIL: files left behind"; exit 1; }
 # Bad refinement and network-pass settings: usage errors (exit 2) that name the option, nothing written.
 for bad in "--refinement slow" "--io-iterations -3" "--io-similarity mi" "--refinement none --io-iterations 5" \
-  "--refinement none --refine-from-identity" "--io-learning-rate 0" "--network-passes 0" "--network-passes two"; do
+  "--refinement none --refine-from-identity" "--io-learning-rate 0" "--network-passes 0" "--network-passes two" "--io-levels 4:80,0.5:10" "--io-levels 4" \
+  "--io-levels 4:x" "--io-levels ,"  "--io-smoothing-passes -1" "--refinement none --io-levels 2:5"; do
   set +e
   # shellcheck disable=SC2086
   message=$("$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$out/fractional.mhd" \

@@ -36,6 +36,11 @@ check diff "folding_percent < 0.05" "the diffeomorphic model folds 0.05 % or mor
 register refined
 check refined "refinement == 'fast' and len(refinement_levels) == 2" "the default refinement is not fast's two levels"
 check refined "folding_percent < 0.05" "the refined field folds 0.05 % or more"
+# A schedule of the user's own (--io-levels): the levels and budgets run as given.
+register custom --io-levels 8:12,4:6 --io-smoothing-passes 3
+check custom "[l['iterations'] for l in refinement_levels] == [12, 6]" "--io-levels 8:12,4:6 did not run as given"
+check custom "refinement_levels[0]['spacing_mm'][0] > 1.9 * refinement_levels[1]['spacing_mm'][0]" \
+  "the levels' voxels are not 8 and 4 times the image's"
 python3 - "$out/default.json" "$out/refined.json" <<'PY' || { echo "FAIL: the refinement did not improve Dice"; exit 1; }
 import json, sys
 network, refined = (json.load(open(f)) for f in sys.argv[1:])

@@ -33,13 +33,14 @@ else
 network alone|--refinement none
 fast|--refinement fast
 fast from the identity|--refinement fast --refine-from-identity
+fast, diffusion 0.5 (fast before 2026-12-04)|--refinement fast --io-smoothness 0.5
 fast, MIND-SSC|--refinement fast --io-similarity mind
 fast, 1 smoothing pass|--refinement fast --io-smoothing-passes 1
-fast, 3 smoothing passes|--refinement fast --io-smoothing-passes 3
 accurate|--refinement accurate
 accurate from the identity|--refinement accurate --refine-from-identity
-accurate, 2 levels (8, 4 mm)|--refinement accurate --io-levels 4:80,2:60
-accurate, 2 levels + 30 iterations at 2 mm|--refinement accurate --io-levels 2:60,1:30
+accurate, diffusion 0.5, 30 iterations at 1x (accurate before 2026-12-04)|--refinement accurate --io-smoothness 0.5 --io-levels 4:80,2:60,1:30
+accurate, 30 iterations at 1x|--refinement accurate --io-levels 4:80,2:60,1:30
+accurate, MIND-SSC|--refinement accurate --io-similarity mind
 accurate, auto stop|--refinement accurate --io-iterations auto
 EOF
 fi

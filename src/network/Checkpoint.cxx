@@ -173,18 +173,39 @@ loadCheckpoint(const std::string & path)
   return model;
 }
 
+namespace {
+void
+checkSameArchitecture(const NetworkConfig & stored, const NetworkConfig & expected, const std::string & path)
+{
+  if (stored != expected)
+    throw CheckpointError("model file '" + path + "' holds a " + stored.preset + " network (encoder " +
+                          toString(stored.encoder) + ", decoder " + toString(stored.decoder) +
+                          ") that differs from the expected " + expected.preset + " network (encoder " +
+                          toString(expected.encoder) + ", decoder " + toString(expected.decoder) + ")");
+}
+} // namespace
+
 void
 loadCheckpointInto(const std::string & path, RegistrationNetwork & network)
 {
   torch::serialize::InputArchive archive = openArchive(path);
-  const NetworkConfig stored = parseConfig(readString(archive, kConfigKey, path), path);
-  if (stored != network->config())
-    throw CheckpointError("model file '" + path + "' holds a " + stored.preset + " network (encoder " +
-                          toString(stored.encoder) + ", decoder " + toString(stored.decoder) +
-                          ") that differs from the expected " + network->config().preset + " network (encoder " +
-                          toString(network->config().encoder) + ", decoder " + toString(network->config().decoder) +
-                          ")");
+  checkSameArchitecture(parseConfig(readString(archive, kConfigKey, path), path), network->config(), path);
   readWeights(archive, path, network);
+}
+
+std::string
+loadCompatibleWeightsInto(const std::string & path, RegistrationNetwork & network)
+{
+  torch::serialize::InputArchive archive = openArchive(path);
+  NetworkConfig stored = parseConfig(readString(archive, kConfigKey, path), path);
+  const std::string storedPreset = stored.preset;
+  // What does not change the weights is taken from the network being trained.
+  stored.preset = network->config().preset;
+  stored.diffeomorphic = network->config().diffeomorphic;
+  stored.integrationSteps = network->config().integrationSteps;
+  checkSameArchitecture(stored, network->config(), path);
+  readWeights(archive, path, network);
+  return storedPreset;
 }
 
 void

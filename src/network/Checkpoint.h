@@ -49,6 +49,13 @@ loadCheckpoint(const std::string & path);
 void
 loadCheckpointInto(const std::string & path, RegistrationNetwork & network);
 
+// A warm start: loads the weights of `path` into a network of the same architecture that may be
+// another preset or variant (the diffeomorphic one integrates the same output as a velocity).
+// Only the preset name, the diffeomorphic flag and the integration steps may differ; anything
+// that changes the weights is refused as loadCheckpointInto does. Returns the file's preset.
+std::string
+loadCompatibleWeightsInto(const std::string & path, RegistrationNetwork & network);
+
 // Reads an extra tensor written by saveCheckpoint; undefined if absent.
 torch::Tensor
 readCheckpointTensor(const std::string & path, const std::string & name);

@@ -616,7 +616,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   {
     std::string provenance;
     readCheckpointConfig(options.initialModel, &provenance);
-    loadCheckpointInto(options.initialModel, network);
+    const std::string initialPreset = loadCompatibleWeightsInto(options.initialModel, network);
     network->to(device);
     const auto recorded = nlohmann::json::parse(provenance, nullptr, /*allow_exceptions=*/false);
     start = recorded.is_object() && recorded.contains("iterations") ? recorded["iterations"].get<int64_t>() : 0;
@@ -626,8 +626,8 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     // Fresh draws, not the first run's again.
     sampler.seed(options.seed + static_cast<uint64_t>(start));
     torch::manual_seed(options.seed + static_cast<uint64_t>(start));
-    log << "starting from the weights of " << options.initialModel << " at iteration " << start
-        << " (a fresh optimiser state)\n";
+    log << "starting from the weights of " << options.initialModel << " (" << initialPreset << ") at iteration "
+        << start << " (a fresh optimiser state)\n";
   }
   std::ofstream csv(logPath, resume ? std::ios::app : std::ios::trunc);
   if (!resume)

@@ -66,6 +66,34 @@ TEST_F(Checkpoints, RoundTripIsBitwiseEqual)
   EXPECT_TRUE(torch::equal(original->forward(m, f).displacement, loaded.network->forward(m, f).displacement));
 }
 
+TEST_F(Checkpoints, CompatibleWeightsWarmStartTheDiffeomorphicVariant)
+{
+  torch::manual_seed(15);
+  RegistrationNetwork plain(test_support::smallPreset("SHMoAReg"));
+  saveCheckpoint(path("plain.pt"), plain);
+  torch::manual_seed(16);
+  RegistrationNetwork diffeomorphic(test_support::smallPreset("SHMoAReg_diff"));
+  ASSERT_TRUE(diffeomorphic->config().diffeomorphic);
+  EXPECT_THROW(loadCheckpointInto(path("plain.pt"), diffeomorphic), CheckpointError); // not the same preset
+  EXPECT_EQ(loadCompatibleWeightsInto(path("plain.pt"), diffeomorphic), "SHMoAReg");
+  EXPECT_TRUE(diffeomorphic->config().diffeomorphic); // the variant stays what it was
+  const auto a = plain->named_parameters(), b = diffeomorphic->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto & p : a)
+    EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+  // Another architecture is refused, naming both.
+  RegistrationNetwork other(test_support::smallPreset("VM"));
+  try
+  {
+    loadCompatibleWeightsInto(path("plain.pt"), other);
+    FAIL() << "SHMoAReg weights loaded into VM";
+  }
+  catch (const CheckpointError & error)
+  {
+    EXPECT_NE(std::string(error.what()).find("VM"), std::string::npos) << error.what();
+  }
+}
+
 TEST_F(Checkpoints, ExtraTensorsRoundTrip)
 {
   RegistrationNetwork network(test_support::smallPreset("VM"));

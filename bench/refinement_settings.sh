@@ -38,8 +38,8 @@ fast, MIND-SSC|--refinement fast --io-similarity mind
 fast, 1 smoothing pass|--refinement fast --io-smoothing-passes 1
 accurate|--refinement accurate
 accurate from the identity|--refinement accurate --refine-from-identity
-accurate, diffusion 0.5, 30 iterations at 1x (accurate before 2026-12-04)|--refinement accurate --io-smoothness 0.5 --io-levels 4:80,2:60,1:30
-accurate, 30 iterations at 1x|--refinement accurate --io-levels 4:80,2:60,1:30
+accurate, diffusion 0.5, 60 + 30 iterations at 2x + 1x (accurate before 2026-12-04)|--refinement accurate --io-smoothness 0.5 --io-levels 4:80,2:60,1:30
+accurate, 60 + 30 iterations at 2x + 1x|--refinement accurate --io-levels 4:80,2:60,1:30
 accurate, MIND-SSC|--refinement accurate --io-similarity mind
 accurate, auto stop|--refinement accurate --io-iterations auto
 EOF

@@ -45,6 +45,7 @@ accurate, auto stop|--refinement accurate --io-iterations auto
 EOF
 fi
 csv="$out/settings.csv"
+if [ -z "${TABLE_ONLY:-}" ]; then # TABLE_ONLY=1: print the table of an existing OUTPUT_DIR/settings.csv
 echo "mode,setting,pair,dice,assd_mm,folding_percent,registration_s,epe_mm" > "$csv"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$threads, load: $(uptime)"
 for mode in $modes; do
@@ -68,11 +69,12 @@ for mode in $modes; do
         --field "$work/field.nii.gz" --fixed-to-atlas "$data/${f}_to_atlas.nii.gz" \
         --moving-from-atlas "$data/${m}_from_atlas.nii.gz")
       IFS=, read -r _ _ dice assd folding _ epe <<< "$row"
-      echo "$mode,$name,$m->$f,$dice,$assd,$folding,$seconds,$epe" >> "$csv"
+      echo "$mode,${name//,/;},$m->$f,$dice,$assd,$folding,$seconds,$epe" >> "$csv" # the name's commas as ;
     done
     echo "$mode: $name done" >&2
   done < "$settings"
 done
+fi
 for mode in $modes; do
   echo
   echo "### $mode ($split pairs: $subjects)"
@@ -81,8 +83,8 @@ for mode in $modes; do
   echo "|---|---|---:|---:|---:|---:|---:|"
   while IFS='|' read -r name options; do
     [ -z "$name" ] && continue
-    awk -F, -v mode="$mode" -v name="$name" -v options="$options" '
+    awk -F, -v mode="$mode" -v name="${name//,/;}" -v label="$name" -v options="$options" '
       $1 == mode && $2 == name { n++; d += 100 * $4; a += $5; f += $6; s += $7; e += $8 }
-      END { if (n) printf "| %s | `%s` | %.1f | %.2f | %.2f | %.3f | %.1f |\n", name, options, d / n, a / n, e / n, f / n, s / n }' "$csv"
+      END { if (n) printf "| %s | `%s` | %.1f | %.2f | %.2f | %.3f | %.1f |\n", label, options, d / n, a / n, e / n, f / n, s / n }' "$csv"
   done < "$settings"
 done

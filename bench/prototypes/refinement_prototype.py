@@ -22,6 +22,7 @@ p.add_argument('--smooth', type=float, default=4.0)
 p.add_argument('--fold', type=float, default=10.0)
 p.add_argument('--passes', type=int, default=2)
 p.add_argument('--win', type=int, default=5)
+p.add_argument('--symmetric', type=int, default=0)  # 1: the images meet half way (tried; not kept)
 a = p.parse_args()
 
 
@@ -115,13 +116,26 @@ for scale, iterations in [tuple(float(v) for v in level.split(':')) for level in
         adam.zero_grad()
         u = current()
         voxels = u / to_voxels
-        loss = ncc(warp(moving_level, voxels), fixed_level, a.win) + a.smooth * diffusion(u, level_spacing)
+        if a.symmetric:  # NCC(M(x + u/2), F(x - u/2))
+            similarity = ncc(warp(moving_level, voxels / 2), warp(fixed_level, -voxels / 2), a.win)
+        else:
+            similarity = ncc(warp(moving_level, voxels), fixed_level, a.win)
+        loss = similarity + a.smooth * diffusion(u, level_spacing)
         if a.fold > 0:
             loss = loss + a.fold * torch.relu(-jacobian_determinant(voxels)).mean()
         loss.backward()
         adam.step()
     with torch.no_grad():
         field = current().detach()
+if a.symmetric:
+    # The field fixed -> moving is (id + u/2) o (id - u/2)^-1; the inverse by fixed-point iteration.
+    with torch.no_grad():
+        mm = torch.tensor(spacing).view(1, 3, 1, 1, 1)
+        half = to_level(field, list(fine)) / mm / 2
+        inverse = half.clone()
+        for _ in range(20):
+            inverse = warp(half, inverse)
+        field = (inverse + warp(half, inverse)) * mm
 print(f'refinement {time.time() - clock:.2f} s', file=sys.stderr)
 out = to_level(field, list(fine))[0].numpy().transpose(1, 2, 3, 0) * sign
 nb.save(nb.Nifti1Image(out[:, :, :, None, :].astype(np.float32), start_nifti.affine, start_nifti.header), a.out)

@@ -152,7 +152,9 @@ public:
   void
   SetRefinement(const std::string & name)
   {
-    this->SetRefinementSettings(SHMoARegModel::GetRefinementPreset(name));
+    // Assigned here, not through SetRefinementSettings: the wrapping parser does not see that.
+    m_RefinementSettings = SHMoARegModel::GetRefinementPreset(name);
+    this->Modified();
   }
   /** Seconds of the last update's multi-level refinement. */
   itkGetConstMacro(RefinementSeconds, double);

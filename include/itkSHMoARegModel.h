@@ -183,6 +183,11 @@ public:
    * network predicts displacements in voxels, so it should see images at this voxel size. */
   FixedArray<double, 3>
   GetTrainingVoxelSpacing() const;
+  /** The extent (mm, i j k) of the network grid the model was trained on, a box centred on each
+   * training image; zeros when the file does not say. A network sees its whole input at once,
+   * so it registers best what it sees over the same field of view (SHMoARegNetworkGrid::MakeGrid). */
+  FixedArray<double, 3>
+  GetTrainingFieldOfView() const;
   SizeValueType
   GetNumberOfParameters() const;
   /** Channels per image the network expects (1 for every preset). */

@@ -32,8 +32,10 @@ namespace itk {
  *
  * The data flow of the module, one function per arrow:
  *  - MakeGrid: the network grid of an image, N voxels per axis covering its physical extent
- *    (voxel edge to voxel edge) with its direction; GridSizeForSpacing: the N that gives a
- *    voxel size nearest a wanted one (a model's training voxel size);
+ *    (voxel edge to voxel edge) with its direction, or a box of a given field of view centred on
+ *    that extent (a model's training field of view: the trainer and the filters share this one
+ *    function); GridSizeForSpacing: the N that gives a voxel size nearest a wanted one (a model's
+ *    training voxel size);
  *  - NormalizeIntensities: intensities to [0, 1] between robust percentiles;
  *  - VoxelToPhysical: a displacement in voxels of a grid to millimetres in ITK's physical (LPS)
  *    frame, u_mm = D diag(spacing) u_voxel, ITK's displacement-field convention;
@@ -51,14 +53,23 @@ public:
   using DisplacementFieldType = Image<Vector<float, 3>, 3>;
   using SizeType = ImageType::SizeType;
 
-  /** An image (not allocated) with the network grid's geometry for `reference`. */
+  using FieldOfViewType = FixedArray<double, 3>;
+
+  /** An image (not allocated) with the network grid's geometry for `reference`: `size` voxels
+   * per axis over a box of `fieldOfView` mm (along the reference's axes) centred on the
+   * reference's physical extent, with its direction. A zero (the default) on an axis: the
+   * reference's whole extent on that axis. A box larger than the image reaches past it (the
+   * inputs are 0 there, as a model trained on that box saw around smaller heads). */
   static ImageType::Pointer
-  MakeGrid(const ImageBase<3> * reference, const SizeType & size);
+  MakeGrid(const ImageBase<3> * reference, const SizeType & size, const FieldOfViewType & fieldOfView = {});
 
   /** Voxels per axis, round(extent / spacing) and at least 1, so that MakeGrid's voxels over
-   * the reference's physical extent come nearest `spacing` (mm). Throws unless spacing > 0. */
+   * the field of view (zero on an axis: the reference's physical extent) come nearest `spacing`
+   * (mm). Throws unless spacing > 0. */
   static SizeType
-  GridSizeForSpacing(const ImageBase<3> * reference, const FixedArray<double, 3> & spacing);
+  GridSizeForSpacing(const ImageBase<3> * reference,
+                     const FixedArray<double, 3> & spacing,
+                     const FieldOfViewType & fieldOfView = {});
 
   /** Maps the [lowPercentile, highPercentile] intensity range to [0, 1], clipping outside.
    * A constant image becomes 0. Throws on NaN or infinite values. */

@@ -34,13 +34,15 @@ namespace itk {
  * is sampled in physical space).
  *
  * What happens in GenerateData, one step each:
- *  1. both images are resampled (linear) onto the network grid: NetworkGridSize voxels covering
- *     the fixed image's physical extent, with its direction (SHMoARegNetworkGrid::MakeGrid);
+ *  1. both images are resampled (linear) onto the network grid: NetworkGridSize voxels over
+ *     the field of view the model was trained on (a box centred on the fixed image's extent) or
+ *     over the fixed image's whole extent, with its direction (SHMoARegNetworkGrid::MakeGrid);
  *  2. intensities go to [0, 1] between the 0.5 and 99.5 percentiles, clipped
  *     (SHMoARegNetworkGrid::NormalizeIntensities);
  *  3. the network runs (MoEDisplacementFieldSource): a field in voxels of the network grid,
  *     converted to millimetres (SHMoARegNetworkGrid::VoxelToPhysical);
- *  4. the field is resampled (linear) onto the fixed image's grid.
+ *  4. the field is resampled (linear) onto the fixed image's grid; past the network grid's box
+ *     it keeps the box's border value.
  *
  * Outputs on the fixed image's grid:
  *  - 0: the displacement field in physical millimetres, ITK's convention: a fixed point x maps
@@ -128,7 +130,7 @@ public:
   /** "auto" (default), "cpu", "cuda" or "cuda:N"; a missing CUDA device is an error. */
   itkSetStringMacro(Device);
   itkGetStringMacro(Device);
-  /** Voxels of the network grid per axis over the fixed image's extent. Zeros (the default)
+  /** Voxels of the network grid per axis over its field of view. Zeros (the default)
    * choose it: from NetworkGridSpacing when set, else from the model's training voxel size
    * (SHMoARegModel::GetTrainingVoxelSpacing), else 128^3, the paper's grid. */
   itkSetMacro(NetworkGridSize, GridSizeType);
@@ -136,6 +138,18 @@ public:
   /** A wanted network voxel size in mm (zeros: unset); used when NetworkGridSize is zero. */
   itkSetMacro(NetworkGridSpacing, SpacingType);
   itkGetConstReferenceMacro(NetworkGridSpacing, SpacingType);
+  /** The extent in mm (along the fixed image's axes) that the network grid covers, a box centred
+   * on the fixed image. Zeros (the default): the model's training field of view
+   * (SHMoARegModel::GetTrainingFieldOfView), else the fixed image's whole extent. A network sees
+   * its whole input at once: over a larger box than in training it recovers much less of the
+   * displacement (docs/results.md, 2026-12-04 (d)). */
+  itkSetMacro(NetworkFieldOfView, SpacingType);
+  itkGetConstReferenceMacro(NetworkFieldOfView, SpacingType);
+  /** Cover the fixed image's whole extent whatever the model's training field of view (the
+   * behaviour before 2026-12-04); default off. */
+  itkSetMacro(NetworkGridOverWholeImage, bool);
+  itkGetConstMacro(NetworkGridOverWholeImage, bool);
+  itkBooleanMacro(NetworkGridOverWholeImage);
   /** Passes of the network over the pair (MoEDisplacementFieldSource; default 1). */
   itkSetMacro(NumberOfNetworkPasses, unsigned int);
   itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
@@ -150,8 +164,9 @@ public:
   itkGetConstMacro(InstanceOptimizationSmoothnessWeight, double);
   itkSetMacro(InstanceOptimizationFoldingWeight, double);
   itkGetConstMacro(InstanceOptimizationFoldingWeight, double);
-  /** The grid size of the last update. */
+  /** The grid size and field of view (mm) of the last update. */
   itkGetConstReferenceMacro(UsedNetworkGridSize, GridSizeType);
+  itkGetConstReferenceMacro(UsedNetworkFieldOfView, SpacingType);
 
   /** Multi-level refinement in physical space after the network, on the fixed image's extent
    * (SHMoARegModel::RefinementSettings; default: no levels, the network's field). The moving
@@ -173,7 +188,9 @@ public:
   void
   SetRefinement(const std::string & name)
   {
-    this->SetRefinementSettings(SHMoARegModel::GetRefinementPreset(name));
+    // Assigned here, not through SetRefinementSettings: the wrapping parser does not see that.
+    m_RefinementSettings = SHMoARegModel::GetRefinementPreset(name);
+    this->Modified();
   }
 #if !defined(ITK_WRAPPING_PARSER)
   /** Each level of the last update's refinement: grid, iterations run, losses, seconds. */
@@ -277,8 +294,9 @@ private:
   ExactInverseOnMovingGrid(const DisplacementFieldType * field,
                            const MovingImageType * moving,
                            const InitialTransformType * initial);
-  GridSizeType
-  ResolveNetworkGridSize(const ModelType * model) const;
+  // The network grid of this update (sets m_UsedNetworkGridSize and m_UsedNetworkFieldOfView).
+  typename SHMoARegNetworkGrid::ImageType::Pointer
+  MakeNetworkGrid(const ModelType * model);
   void
   CheckAbort();
   // Maps an internal filter's progress onto [start, end] of this filter's and passes an abort on;
@@ -294,6 +312,8 @@ private:
   std::string m_Device{ "auto" };
   GridSizeType m_NetworkGridSize;
   SpacingType m_NetworkGridSpacing;
+  SpacingType m_NetworkFieldOfView;
+  bool m_NetworkGridOverWholeImage{ false };
   bool m_ComputeInverseDisplacementField{ false };
   unsigned int m_InverseMaximumNumberOfIterations{ 50 };
   double m_InverseTolerance{ 0.01 };
@@ -307,6 +327,7 @@ private:
   double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };
   double m_InstanceOptimizationFoldingWeight{ ModelType::InstanceOptimizationSettings().FoldingWeight };
   GridSizeType m_UsedNetworkGridSize;
+  SpacingType m_UsedNetworkFieldOfView;
   RefinementSettingsType m_RefinementSettings;
   RefinementReportType m_RefinementReport;
   double m_RefinementSeconds{ 0.0 };

@@ -25,6 +25,7 @@
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkInvertDisplacementFieldImageFilter.h"
 #include "itkVectorLinearInterpolateImageFunction.h"
+#include "itkNearestNeighborExtrapolateImageFunction.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
 #include "itkSHMoARegImageGrid.h"
@@ -51,7 +52,9 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   this->SetNthOutput(3, this->MakeOutput(3));
   m_NetworkGridSize.Fill(0);
   m_NetworkGridSpacing.Fill(0.0);
+  m_NetworkFieldOfView.Fill(0.0);
   m_UsedNetworkGridSize.Fill(0);
+  m_UsedNetworkFieldOfView.Fill(0.0);
   m_NetworkSource = NetworkSourceType::New();
 }
 
@@ -245,29 +248,43 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 auto
-SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ResolveNetworkGridSize(
-  const ModelType * model) const -> GridSizeType
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::MakeNetworkGrid(
+  const ModelType * model) -> typename SHMoARegNetworkGrid::ImageType::Pointer
 {
-  const bool sizeGiven = m_NetworkGridSize[0] > 0 || m_NetworkGridSize[1] > 0 || m_NetworkGridSize[2] > 0;
-  if (sizeGiven)
-  {
-    return m_NetworkGridSize; // MakeGrid rejects a zero axis with a message
-  }
   const FixedImageType * fixed = this->GetFixedImage();
-  const bool spacingGiven =
-    m_NetworkGridSpacing[0] != 0.0 || m_NetworkGridSpacing[1] != 0.0 || m_NetworkGridSpacing[2] != 0.0;
-  if (spacingGiven)
+  auto given = [](const auto & triple) { return triple[0] != 0 || triple[1] != 0 || triple[2] != 0; };
+  // The box: the user's, else the model's training field of view (zeros: the whole extent).
+  SpacingType fieldOfView;
+  fieldOfView.Fill(0.0);
+  if (!m_NetworkGridOverWholeImage)
   {
-    return SHMoARegNetworkGrid::GridSizeForSpacing(fixed, m_NetworkGridSpacing);
+    fieldOfView = given(m_NetworkFieldOfView) ? m_NetworkFieldOfView : model->GetTrainingFieldOfView();
   }
+  // Its voxels: the user's size, else from a voxel size (the user's, else the model's training
+  // one), else 128^3, the paper's grid.
   const SpacingType trained = model->GetTrainingVoxelSpacing();
-  if (trained[0] > 0.0 && trained[1] > 0.0 && trained[2] > 0.0)
+  if (given(m_NetworkGridSize))
   {
-    return SHMoARegNetworkGrid::GridSizeForSpacing(fixed, trained);
+    m_UsedNetworkGridSize = m_NetworkGridSize; // MakeGrid rejects a zero axis with a message
   }
-  GridSizeType paperGrid;
-  paperGrid.Fill(128);
-  return paperGrid;
+  else if (given(m_NetworkGridSpacing))
+  {
+    m_UsedNetworkGridSize = SHMoARegNetworkGrid::GridSizeForSpacing(fixed, m_NetworkGridSpacing, fieldOfView);
+  }
+  else if (trained[0] > 0.0 && trained[1] > 0.0 && trained[2] > 0.0)
+  {
+    m_UsedNetworkGridSize = SHMoARegNetworkGrid::GridSizeForSpacing(fixed, trained, fieldOfView);
+  }
+  else
+  {
+    m_UsedNetworkGridSize.Fill(128);
+  }
+  auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize, fieldOfView);
+  for (unsigned int a = 0; a < ImageDimension; ++a)
+  {
+    m_UsedNetworkFieldOfView[a] = grid->GetSpacing()[a] * static_cast<double>(m_UsedNetworkGridSize[a]);
+  }
+  return grid;
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
@@ -299,8 +316,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   else
   {
     // 1-2. Both images onto the network grid, intensities to [0, 1].
-    m_UsedNetworkGridSize = this->ResolveNetworkGridSize(model);
-    const auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize);
+    const auto grid = this->MakeNetworkGrid(model);
     const auto fixedOnGrid = SHMoARegNetworkGrid::PrepareNetworkInput(fixed, grid);
     this->UpdateProgress(0.05f);
     this->CheckAbort();
@@ -335,7 +351,9 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     using FieldResampler = ResampleImageFilter<NetworkFieldType, NetworkFieldType>;
     auto resampleField = FieldResampler::New();
     resampleField->SetInput(m_NetworkSource->GetDisplacementField());
-    // The default linear interpolator interpolates each vector component.
+    // The default linear interpolator interpolates each vector component; past the network
+    // grid's box (a field of view smaller than the image) the border value, as the inverse.
+    resampleField->SetExtrapolator(NearestNeighborExtrapolateImageFunction<NetworkFieldType, double>::New());
     resampleField->SetOutputParametersFromImage(fixed);
     resampleField->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
     this->ForwardProgress(resampleField, networkEnd, networkEnd + 0.05f);
@@ -641,6 +659,9 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "Device: " << m_Device << std::endl;
   os << indent << "NetworkGridSize: " << m_NetworkGridSize << std::endl;
   os << indent << "NetworkGridSpacing: " << m_NetworkGridSpacing << std::endl;
+  os << indent << "NetworkFieldOfView: " << m_NetworkFieldOfView << std::endl;
+  os << indent << "NetworkGridOverWholeImage: " << m_NetworkGridOverWholeImage << std::endl;
+  os << indent << "UsedNetworkFieldOfView: " << m_UsedNetworkFieldOfView << std::endl;
   os << indent << "UsedNetworkGridSize: " << m_UsedNetworkGridSize << std::endl;
   os << indent << "ComputeInverseDisplacementField: " << m_ComputeInverseDisplacementField << std::endl;
   os << indent << "InverseMaximumNumberOfIterations: " << m_InverseMaximumNumberOfIterations << std::endl;

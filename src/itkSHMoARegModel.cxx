@@ -29,6 +29,7 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -195,49 +196,84 @@ SHMoARegModel::GetProvenance() const
   return m_Implementation->provenance;
 }
 
-FixedArray<double, 3>
-SHMoARegModel::GetTrainingVoxelSpacing() const
+namespace {
+// The network grid a model was trained on, from its provenance: voxel size and field of view (mm;
+// zeros where the file does not say). The trainer writes both (network_voxel_mm since the voxel
+// size mattered, network_field_of_view_mm since the field of view did); older files: the centre
+// crop, which was the field of view, over the grid, whenever every axis was cropped.
+struct TrainingGrid
 {
-  FixedArray<double, 3> spacing;
-  spacing.Fill(0.0);
-  const auto provenance = nlohmann::json::parse(m_Implementation->provenance, nullptr, /*allow_exceptions=*/false);
-  if (!provenance.is_object())
+  FixedArray<double, 3> voxelMm{};
+  FixedArray<double, 3> fieldOfViewMm{};
+};
+
+bool
+readTriple(const nlohmann::json & object, const char * key, FixedArray<double, 3> & triple)
+{
+  const auto found = object.find(key);
+  if (found == object.end() || !found->is_array() || found->size() != 3)
   {
-    return spacing;
-  }
-  // Written by the trainer since the voxel size mattered; older files: the centre crop (mm)
-  // over the grid, which is the voxel size whenever every axis was cropped.
-  const auto recorded = provenance.find("network_voxel_mm");
-  if (recorded != provenance.end() && recorded->is_array() && recorded->size() == 3)
-  {
-    for (unsigned int a = 0; a < 3; ++a)
-    {
-      spacing[a] = (*recorded)[a].get<double>();
-    }
-    return spacing;
-  }
-  const auto training = provenance.find("training");
-  if (training == provenance.end() || !training->is_object() || !training->contains("centre_crop_mm") ||
-      !training->contains("grid"))
-  {
-    return spacing;
-  }
-  const auto & crop = (*training)["centre_crop_mm"];
-  const auto & grid = (*training)["grid"];
-  if (!crop.is_array() || !grid.is_array() || crop.size() != 3 || grid.size() != 3)
-  {
-    return spacing;
+    return false;
   }
   for (unsigned int a = 0; a < 3; ++a)
   {
-    if (crop[a].get<double>() <= 0.0 || grid[a].get<double>() <= 0.0)
+    if (!(*found)[a].is_number() || !((*found)[a].get<double>() > 0.0))
     {
-      spacing.Fill(0.0);
-      return spacing;
+      return false;
     }
-    spacing[a] = crop[a].get<double>() / grid[a].get<double>();
+    triple[a] = (*found)[a].get<double>();
   }
-  return spacing;
+  return true;
+}
+
+TrainingGrid
+trainingGridOf(const std::string & provenanceText)
+{
+  TrainingGrid recorded;
+  const auto provenance = nlohmann::json::parse(provenanceText, nullptr, /*allow_exceptions=*/false);
+  if (!provenance.is_object())
+  {
+    return recorded;
+  }
+  FixedArray<double, 3> crop{}, grid{};
+  const auto training = provenance.find("training");
+  const bool cropped = training != provenance.end() && training->is_object() &&
+                       readTriple(*training, "centre_crop_mm", crop) && readTriple(*training, "grid", grid);
+  if (!readTriple(provenance, "network_voxel_mm", recorded.voxelMm) && cropped)
+  {
+    for (unsigned int a = 0; a < 3; ++a)
+    {
+      recorded.voxelMm[a] = crop[a] / grid[a];
+    }
+  }
+  if (!readTriple(provenance, "network_field_of_view_mm", recorded.fieldOfViewMm) && cropped)
+  {
+    // The crop was the field of view only where it cut the image: then voxel size x grid = crop.
+    bool everyAxisCropped = true;
+    for (unsigned int a = 0; a < 3; ++a)
+    {
+      everyAxisCropped =
+        everyAxisCropped && std::abs(recorded.voxelMm[a] * grid[a] - crop[a]) < 0.5 * recorded.voxelMm[a];
+    }
+    if (everyAxisCropped)
+    {
+      recorded.fieldOfViewMm = crop;
+    }
+  }
+  return recorded;
+}
+} // namespace
+
+FixedArray<double, 3>
+SHMoARegModel::GetTrainingVoxelSpacing() const
+{
+  return trainingGridOf(m_Implementation->provenance).voxelMm;
+}
+
+FixedArray<double, 3>
+SHMoARegModel::GetTrainingFieldOfView() const
+{
+  return trainingGridOf(m_Implementation->provenance).fieldOfViewMm;
 }
 
 SizeValueType

@@ -25,40 +25,61 @@
 
 namespace itk {
 
+namespace {
+// The box's length on axis a: the field of view where given, else the reference's extent.
+double
+boxLength(const ImageBase<3> * reference, const FixedArray<double, 3> & fieldOfView, unsigned int a)
+{
+  if (!(fieldOfView[a] >= 0.0) || !std::isfinite(fieldOfView[a]))
+  {
+    itkGenericExceptionMacro(<< "the network field of view must be >= 0 mm on each axis, got " << fieldOfView);
+  }
+  return fieldOfView[a] > 0.0
+           ? fieldOfView[a]
+           : reference->GetSpacing()[a] * static_cast<double>(reference->GetLargestPossibleRegion().GetSize(a));
+}
+} // namespace
+
 SHMoARegNetworkGrid::ImageType::Pointer
-SHMoARegNetworkGrid::MakeGrid(const ImageBase<3> * reference, const SizeType & size)
+SHMoARegNetworkGrid::MakeGrid(const ImageBase<3> * reference,
+                              const SizeType & size,
+                              const FieldOfViewType & fieldOfView)
 {
   if (reference == nullptr)
   {
     itkGenericExceptionMacro(<< "MakeGrid needs a reference image");
   }
-  const auto referenceSize = reference->GetLargestPossibleRegion().GetSize();
+  const auto region = reference->GetLargestPossibleRegion();
   ImageType::SpacingType spacing;
-  Vector<double, 3> cornerShift;
+  Vector<double, 3> centreToFirst; // along the reference's axes, mm
+  ContinuousIndex<double, 3> centreIndex;
   for (unsigned int a = 0; a < 3; ++a)
   {
-    if (size[a] == 0 || referenceSize[a] == 0)
+    if (size[a] == 0 || region.GetSize(a) == 0)
     {
       itkGenericExceptionMacro(<< "MakeGrid needs non-empty sizes, got grid " << size << " for an image of size "
-                               << referenceSize);
+                               << region.GetSize());
     }
-    spacing[a] = reference->GetSpacing()[a] * static_cast<double>(referenceSize[a]) / static_cast<double>(size[a]);
-    // Both grids share the outer voxel edge: first centres half a voxel inside it.
-    cornerShift[a] = 0.5 * (spacing[a] - reference->GetSpacing()[a]);
+    const double length = boxLength(reference, fieldOfView, a);
+    spacing[a] = length / static_cast<double>(size[a]);
+    // The box's outer voxel edge is half its length from the centre; first centres half a voxel inside.
+    centreToFirst[a] = -0.5 * length + 0.5 * spacing[a];
+    centreIndex[a] = static_cast<double>(region.GetIndex(a)) + 0.5 * (static_cast<double>(region.GetSize(a)) - 1.0);
   }
-  // The reference's first voxel centre in physical space, then the shift along its axes.
-  ImageType::PointType firstCentre;
-  reference->TransformIndexToPhysicalPoint(reference->GetLargestPossibleRegion().GetIndex(), firstCentre);
+  ImageType::PointType centre;
+  reference->TransformContinuousIndexToPhysicalPoint(centreIndex, centre);
   auto grid = ImageType::New();
   grid->SetRegions(size);
   grid->SetSpacing(spacing);
   grid->SetDirection(reference->GetDirection());
-  grid->SetOrigin(firstCentre + reference->GetDirection() * cornerShift);
+  grid->SetOrigin(centre + reference->GetDirection() * centreToFirst);
   return grid;
 }
 
 SHMoARegNetworkGrid::SizeType
-SHMoARegNetworkGrid::GridSizeForSpacing(const ImageBase<3> * reference, const FixedArray<double, 3> & spacing)
+SHMoARegNetworkGrid::GridSizeForSpacing(const ImageBase<3> * reference,
+                                        const FixedArray<double, 3> & spacing,
+                                        const FieldOfViewType & fieldOfView)
 {
   if (reference == nullptr)
   {
@@ -71,9 +92,7 @@ SHMoARegNetworkGrid::GridSizeForSpacing(const ImageBase<3> * reference, const Fi
     {
       itkGenericExceptionMacro(<< "the network voxel size must be positive, got " << spacing);
     }
-    const double extent =
-      reference->GetSpacing()[a] * static_cast<double>(reference->GetLargestPossibleRegion().GetSize(a));
-    size[a] = static_cast<SizeValueType>(std::max(1.0, std::round(extent / spacing[a])));
+    size[a] = static_cast<SizeValueType>(std::max(1.0, std::round(boxLength(reference, fieldOfView, a) / spacing[a])));
   }
   return size;
 }

@@ -561,9 +561,57 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     FilterType::SpacingType expected;
     expected.Fill(3.0);
     ITK_TEST_EXPECT_EQUAL(model->GetTrainingVoxelSpacing(), expected);
+    expected[0] = 144.0;
+    expected[1] = 180.0;
+    expected[2] = 144.0;
+    ITK_TEST_EXPECT_EQUAL(model->GetTrainingFieldOfView(), expected); // the crop was the field of view
     model->CreateFromPreset("VM");
     expected.Fill(0.0);
     ITK_TEST_EXPECT_EQUAL(model->GetTrainingVoxelSpacing(), expected);
+    ITK_TEST_EXPECT_EQUAL(model->GetTrainingFieldOfView(), expected);
+
+    // The model's training field of view: a box of 30 x 36 x 24 mm centred on the fixed image
+    // (60 x 66 x 48 mm), 5 x 6 x 6 voxels of 6 x 6 x 4 mm; past the box the field keeps the
+    // box's border value (here the network's constant 1 x -2 x 0.5 voxels everywhere).
+    const std::string boxed = folder + "/trained-on-a-box.pt";
+    shmoareg_test::writeConstantDisplacementModel(
+      boxed, { 1.0, -2.0, 0.5 }, R"({"network_voxel_mm": [6, 6, 4], "network_field_of_view_mm": [30, 36, 24]})");
+    auto inBox = FilterType::New();
+    inBox->SetFixedImage(fixed);
+    inBox->SetMovingImage(moving);
+    inBox->SetModelFileName(boxed);
+    inBox->SetDevice("cpu");
+    ITK_TRY_EXPECT_NO_EXCEPTION(inBox->Update());
+    ITK_TEST_EXPECT_EQUAL(inBox->GetUsedNetworkGridSize(), FilterType::GridSizeType({ { 5, 6, 6 } }));
+    expected[0] = 30.0;
+    expected[1] = 36.0;
+    expected[2] = 24.0;
+    ITK_TEST_EXPECT_EQUAL(inBox->GetUsedNetworkFieldOfView(), expected);
+    // In mm along the fixed image's (rotated) axes: D diag(6, 6, 4) (1, -2, 0.5).
+    itk::Vector<double, 3> alongAxes;
+    alongAxes[0] = 6.0;
+    alongAxes[1] = -12.0;
+    alongAxes[2] = 2.0;
+    const itk::Vector<double, 3> inMm = fixed->GetDirection() * alongAxes;
+    FieldType::PixelType constant;
+    for (unsigned int a = 0; a < 3; ++a)
+      constant[a] = static_cast<float>(inMm[a]);
+    double worstOffset = 0.0;
+    itk::ImageRegionConstIterator<FieldType> everywhere(inBox->GetDisplacementField(),
+                                                        inBox->GetDisplacementField()->GetLargestPossibleRegion());
+    for (; !everywhere.IsAtEnd(); ++everywhere)
+      worstOffset = std::max(worstOffset, static_cast<double>((everywhere.Get() - constant).GetNorm()));
+    std::cout << "constant network field over a box, on the fixed grid: worst offset " << worstOffset << " mm"
+              << std::endl;
+    ITK_TEST_EXPECT_TRUE(worstOffset < 1e-4);
+    inBox->NetworkGridOverWholeImageOn(); // the whole extent again: 60/6, 66/6, 48/4
+    ITK_TRY_EXPECT_NO_EXCEPTION(inBox->Update());
+    ITK_TEST_EXPECT_EQUAL(inBox->GetUsedNetworkGridSize(), FilterType::GridSizeType({ { 10, 11, 12 } }));
+    inBox->NetworkGridOverWholeImageOff();
+    expected.Fill(48.0);
+    inBox->SetNetworkFieldOfView(expected); // the user's box: 48/6, 48/6, 48/4
+    ITK_TRY_EXPECT_NO_EXCEPTION(inBox->Update());
+    ITK_TEST_EXPECT_EQUAL(inBox->GetUsedNetworkGridSize(), FilterType::GridSizeType({ { 8, 8, 12 } }));
     wanted.Fill(-1.0);
     automatic->SetNetworkGridSize(FilterType::GridSizeType({ { 0, 0, 0 } }));
     automatic->SetNetworkGridSpacing(wanted);

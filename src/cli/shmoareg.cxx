@@ -368,6 +368,33 @@ registerPair(const ArgumentParser & args,
     grid.Fill(static_cast<itk::SizeValueType>(size));
     filter->SetNetworkGridSize(grid);
   }
+  if (args.has("network-fov"))
+  {
+    // "image": the fixed image's whole extent; else X,Y,Z mm, a box centred on it.
+    const std::string value = args.get("network-fov");
+    if (value == "image")
+      filter->NetworkGridOverWholeImageOn();
+    else
+    {
+      std::istringstream items(value);
+      std::string item;
+      RegistrationFilterType::SpacingType box;
+      unsigned int axes = 0;
+      while (std::getline(items, item, ','))
+      {
+        char * end = nullptr;
+        const double mm = std::strtod(item.c_str(), &end);
+        if (axes >= 3 || item.empty() || *end != '\0' || !(mm > 0.0) || !std::isfinite(mm))
+          throw UsageError("--network-fov must be 'image' or three sizes in mm, X,Y,Z (e.g. 144,180,144); got '" +
+                           value + "'");
+        box[axes++] = mm;
+      }
+      if (axes != 3)
+        throw UsageError("--network-fov must be 'image' or three sizes in mm, X,Y,Z (e.g. 144,180,144); got '" + value +
+                         "'");
+      filter->SetNetworkFieldOfView(box);
+    }
+  }
   filter->Update();
   return filter;
 }
@@ -391,6 +418,10 @@ registerCommand(int argc, char * argv[])
   args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
   args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
   args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  args.option("network-fov",
+              "X,Y,Z|image",
+              "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
+              "field of view, else the whole image; image: the whole image)");
   addRefinementOptions(args);
   addInitialTransformOption(args);
   args.flag("affine",
@@ -476,6 +507,7 @@ registerCommand(int argc, char * argv[])
 
   std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
             << " parameters) on " << model->GetDevice() << ", network grid " << filter->GetUsedNetworkGridSize()
+            << " over " << filter->GetUsedNetworkFieldOfView() << " mm"
             << ", in " << std::fixed << std::setprecision(2) << seconds << " s (network "
             << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, refinement "
             << filter->GetRefinementSeconds() << " s)\n";
@@ -577,6 +609,14 @@ registerCommand(int argc, char * argv[])
                                      { "assd_mm", after.assd },
                                      { "folding_percent", after.folding },
                                      { "within_fixed_mask", static_cast<bool>(fixedMask) },
+                                     { "network_grid",
+                                       { filter->GetUsedNetworkGridSize()[0],
+                                         filter->GetUsedNetworkGridSize()[1],
+                                         filter->GetUsedNetworkGridSize()[2] } },
+                                     { "network_field_of_view_mm",
+                                       { filter->GetUsedNetworkFieldOfView()[0],
+                                         filter->GetUsedNetworkFieldOfView()[1],
+                                         filter->GetUsedNetworkFieldOfView()[2] } },
                                      { "affine_seconds", affineSeconds },
                                      { "refinement", args.get("refinement", "fast") },
                                      { "refinement_levels", refinementLevels },
@@ -848,6 +888,10 @@ renderCommand(int argc, char * argv[])
   args.option("output", "FILE.png", "the figure");
   args.option("vti-prefix", "PREFIX", "also write PREFIX_field.vti, PREFIX_jacobian.vti, PREFIX_experts.vti");
   args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  args.option("network-fov",
+              "X,Y,Z|image",
+              "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
+              "field of view, else the whole image; image: the whole image)");
   addRefinementOptions(args);
   addInitialTransformOption(args);
   args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");

@@ -370,42 +370,20 @@ resolveDataset(const std::string & data,
   return readManifest(data);
 }
 
-itk::ImageRegion<3>
-centreCropRegion(const itk::ImageBase<3> * image, const std::array<double, 3> & cropMm)
-{
-  itk::ImageRegion<3> region = image->GetLargestPossibleRegion();
-  for (unsigned a = 0; a < 3; ++a)
-  {
-    if (cropMm[a] <= 0.0)
-      continue;
-    const auto voxels = static_cast<itk::SizeValueType>(std::round(cropMm[a] / image->GetSpacing()[a]));
-    if (voxels == 0 || voxels >= region.GetSize(a))
-      continue;
-    region.SetIndex(a, region.GetIndex(a) + static_cast<itk::IndexValueType>((region.GetSize(a) - voxels) / 2));
-    region.SetSize(a, voxels);
-  }
-  return region;
-}
-
 PreparedSubject
 prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const std::array<double, 3> & centreCropMm)
 {
-  // Centre crop (a view of the region, geometry kept), then the network grid over it.
-  const auto region = centreCropRegion(subject.image, centreCropMm);
-  auto crop = [&region](auto image) {
-    using T = typename std::remove_pointer_t<decltype(image.GetPointer())>;
-    auto extract = itk::ExtractImageFilter<T, T>::New();
-    extract->SetInput(image);
-    extract->SetExtractionRegion(region);
-    extract->SetDirectionCollapseToSubmatrix(); // a 3D crop keeps the direction
-    extract->Update();
-    return typename T::Pointer(extract->GetOutput());
-  };
-  const ImageType::Pointer image = crop(subject.image);
+  // The network grid: a box of centreCropMm (0: the whole axis) centred on the image, by the
+  // one definition the filters use at inference (SHMoARegNetworkGrid::MakeGrid).
+  const ImageType::Pointer image = subject.image;
   itk::SHMoARegNetworkGrid::SizeType size;
+  itk::SHMoARegNetworkGrid::FieldOfViewType fieldOfView;
   for (unsigned a = 0; a < 3; ++a)
+  {
     size[a] = static_cast<itk::SizeValueType>(grid[a]);
-  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(image, size);
+    fieldOfView[a] = centreCropMm[a];
+  }
+  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(image, size, fieldOfView);
   const auto onGrid = itk::SHMoARegNetworkGrid::PrepareNetworkInput(image.GetPointer(), networkGrid);
   PreparedSubject prepared;
   prepared.id = subject.id;
@@ -415,7 +393,7 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
   if (subject.labels)
   {
     auto labels = itk::ResampleImageFilter<LabelImageType, ImageType>::New();
-    labels->SetInput(crop(subject.labels));
+    labels->SetInput(subject.labels);
     labels->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<LabelImageType, double>::New());
     labels->SetOutputParametersFromImage(networkGrid);
     labels->Update();
@@ -427,7 +405,7 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
     // the network's voxels: composed per pair in the loop (knownFieldOfPair).
     auto onNetworkGrid = [&](const DisplacementFieldType::Pointer & field) {
       auto resample = itk::ResampleImageFilter<DisplacementFieldType, DisplacementFieldType>::New();
-      resample->SetInput(crop(field));
+      resample->SetInput(field);
       resample->SetOutputParametersFromImage(networkGrid);
       resample->Update();
       return voxelDisplacementToTensor(itk::SHMoARegNetworkGrid::PhysicalToVoxel(resample->GetOutput()), torch::kCPU);
@@ -729,6 +707,10 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       { "training", options.toJson() },
       { "dataset", manifest.name },
       { "network_voxel_mm", trainSubjects.front().voxelMm },
+      { "network_field_of_view_mm",
+        { trainSubjects.front().voxelMm[0] * options.grid[0],
+          trainSubjects.front().voxelMm[1] * options.grid[1],
+          trainSubjects.front().voxelMm[2] * options.grid[2] } },
       { "iterations", iteration },
       { "validation_dice", result.lastValidationDice },
       { "validation_loss", result.lastValidationLoss }

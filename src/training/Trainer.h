@@ -91,10 +91,6 @@ prepareSubject(const Subject & subject,
                const std::array<int, 3> & grid,
                const std::array<double, 3> & centreCropMm = { 0.0, 0.0, 0.0 });
 
-// The centred box of `cropMm` (0 = whole axis) of an image's largest region.
-itk::ImageRegion<3>
-centreCropRegion(const itk::ImageBase<3> * image, const std::array<double, 3> & cropMm);
-
 // Mean Dice over the labels of `fixed` (label 0 excluded) of label tensors on one grid.
 double
 meanDice(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels);

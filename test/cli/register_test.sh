@@ -62,7 +62,8 @@ set -e
 # Bad refinement and network-pass settings: usage errors (exit 2) that name the option, nothing written.
 for bad in "--refinement slow" "--io-iterations -3" "--io-similarity mi" "--refinement none --io-iterations 5" \
   "--refinement none --refine-from-identity" "--io-learning-rate 0" "--network-passes 0" "--network-passes two" "--io-levels 4:80,0.5:10" "--io-levels 4" \
-  "--io-levels 4:x" "--io-levels ,"  "--io-smoothing-passes -1" "--refinement none --io-levels 2:5"; do
+  "--io-levels 4:x" "--io-levels ,"  "--io-smoothing-passes -1" "--refinement none --io-levels 2:5" \
+  "--network-fov 144,180" "--network-fov 0,100,100" "--network-fov 1,2,3,4" "--network-fov whole"; do
   set +e
   # shellcheck disable=SC2086
   message=$("$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$out/fractional.mhd" \

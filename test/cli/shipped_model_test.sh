@@ -30,6 +30,15 @@ PY
 register default --refinement none
 check default "dice > dice_before + 0.05 and assd_mm < assd_mm_before" "no better than the identity"
 check default "folding_percent < 0.5" "folds 0.5 % or more"
+# The network sees the box it was trained on (144 x 180 x 144 mm, 3 mm voxels), not the whole
+# image, and registers better there than over the whole image (--network-fov image).
+check default "network_field_of_view_mm == [144, 180, 144] and network_grid == [48, 60, 48]" \
+  "the network grid is not the model's training field of view"
+register whole --refinement none --network-fov image
+check whole "network_grid == [61, 73, 61]" "--network-fov image does not cover the whole image"
+dice_whole=$(metric "$out/whole.json" dice)
+python3 -c "import sys; sys.exit(0 if $(metric "$out/default.json" dice) > $dice_whole + 0.05 else 1)" ||
+  { echo "FAIL: the training field of view is not better than the whole image ($dice_whole)"; exit 1; }
 register diff --model "$models/SHMoAReg_diff.pt" --refinement none
 check diff "dice > dice_before + 0.05" "the diffeomorphic model is no better than the identity"
 check diff "folding_percent < 0.05" "the diffeomorphic model folds 0.05 % or more"

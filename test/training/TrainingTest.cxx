@@ -352,6 +352,7 @@ TEST_F(Folder, AFewIterationsLowerTheLossAndRaiseDice)
   readCheckpointConfig(path("run/model.pt"), &provenance);
   EXPECT_NE(provenance.find("\"iterations\":80"), std::string::npos) << provenance;
   EXPECT_NE(provenance.find("\"network_voxel_mm\""), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find("\"network_field_of_view_mm\""), std::string::npos) << provenance;
   // The model file holds no optimiser state: well under the checkpoint (weights + 2 Adam moments).
   EXPECT_LT(fs::file_size(path("run/model.pt")), fs::file_size(path("run/checkpoint.pt")) / 2);
 }
@@ -401,18 +402,23 @@ TEST(TrainingData, CentreCropAndNetworkGrid)
     for (itk::IndexValueType j = 0; j < 30; ++j)
       for (itk::IndexValueType k = 0; k < 20; ++k)
         image->SetPixel({ { i, j, k } }, static_cast<float>(i));
-  const auto region = centreCropRegion(image, { 40.0, 0.0, 100.0 });
-  EXPECT_EQ(region.GetIndex(0), 10);
-  EXPECT_EQ(region.GetSize(0), 20u);
-  EXPECT_EQ(region.GetSize(1), 30u); // 0: whole axis
-  EXPECT_EQ(region.GetSize(2), 20u); // larger than the image: whole axis
-
   Subject subject{ "s", image, nullptr };
   const PreparedSubject prepared = prepareSubject(subject, { 20, 10, 10 }, { 40.0, 0.0, 0.0 });
   ASSERT_EQ(prepared.image.sizes(), torch::IntArrayRef({ 1, 1, 10, 10, 20 }));
-  // The crop holds i = 10 .. 29, the same voxels on the 20-voxel grid: a ramp from 0 to 1.
+  // The 40 mm box holds i = 10 .. 29 (0 on the other axes: the whole axis), the same voxels on
+  // the 20-voxel grid: a ramp from 0 to 1.
   EXPECT_NEAR(prepared.image[0][0][5][5][0].item<float>(), 0.0f, 1e-5f);
   EXPECT_NEAR(prepared.image[0][0][5][5][19].item<float>(), 1.0f, 1e-5f);
+  EXPECT_NEAR(prepared.voxelMm[0], 2.0, 1e-12);
+  EXPECT_NEAR(prepared.voxelMm[1], 6.0, 1e-12);
+
+  // A box larger than the image reaches past it (zeros there, as at inference): 120 mm over 20
+  // voxels of 6 mm, centred on the 80 mm image, the first and last 3 voxels outside it.
+  const PreparedSubject padded = prepareSubject(subject, { 20, 10, 10 }, { 120.0, 0.0, 0.0 });
+  EXPECT_NEAR(padded.voxelMm[0], 6.0, 1e-12);
+  EXPECT_EQ(padded.image[0][0][5][5][0].item<float>(), 0.0f);
+  EXPECT_EQ(padded.image[0][0][5][5][19].item<float>(), 0.0f);
+  EXPECT_GT(padded.image[0][0][5][5][10].item<float>(), 0.3f);
 }
 
 TEST(TrainingOptions, ConfigurationErrors)

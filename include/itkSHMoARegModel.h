@@ -29,6 +29,7 @@
 #include "itkVectorImage.h"
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -146,6 +147,21 @@ public:
          const NetworkImageType * movingMask = nullptr,
          std::vector<RefinementLevelReport> * report = nullptr,
          const std::string & device = std::string()) const;
+#if !defined(ITK_WRAPPING_PARSER)
+  /** The same, calling `levelDone` with each level's report as soon as that level ends (the
+   * filters turn it into an IterationEvent per level: live progress). */
+  using RefinementLevelCallback = std::function<void(const RefinementLevelReport &)>;
+  VoxelDisplacementFieldType::Pointer
+  Refine(const NetworkImageType * fixed,
+         const NetworkImageType * moving,
+         const VoxelDisplacementFieldType * initial,
+         const RefinementSettings & settings,
+         const NetworkImageType * fixedMask,
+         const NetworkImageType * movingMask,
+         std::vector<RefinementLevelReport> * report,
+         const std::string & device,
+         const RefinementLevelCallback & levelDone) const;
+#endif
 
   /** What this build runs on: the LibTorch version, whether CUDA is available (and how many
    * devices) and the model file format version it reads and writes. */

@@ -374,14 +374,24 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
       this->GetFixedMask() ? this->MaskOnNetworkGrid(this->GetFixedMask(), fixed, "fixed") : nullptr;
     const auto movingMask =
       this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), fixed, "moving") : nullptr;
+    // Each level, as it ends: its report, progress, an IterationEvent (live per-level lines in
+    // the CLI), and a chance to abort.
+    const float levels = static_cast<float>(m_RefinementSettings.Levels.size());
+    const auto levelDone = [this, levels](const typename ModelType::RefinementLevelReport & level) {
+      m_RefinementReport.push_back(level);
+      this->UpdateProgress(0.3f + 0.55f * static_cast<float>(m_RefinementReport.size()) / levels);
+      this->InvokeEvent(IterationEvent());
+      this->CheckAbort();
+    };
     const auto refined = model->Refine(fixedImage,
                                        movingImage,
                                        SHMoARegNetworkGrid::PhysicalToVoxel(physical),
                                        m_RefinementSettings,
                                        fixedMask.GetPointer(),
                                        movingMask.GetPointer(),
-                                       &m_RefinementReport,
-                                       m_Device);
+                                       nullptr,
+                                       m_Device,
+                                       levelDone);
     this->UpdateProgress(0.85f);
     physical = SHMoARegNetworkGrid::VoxelToPhysical(refined);
     m_RefinementSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();

@@ -185,14 +185,22 @@ MoEDisplacementFieldSource::GenerateData()
   {
     this->UpdateProgress(0.5f);
     const auto refinementStart = std::chrono::steady_clock::now();
-    prediction.VoxelDisplacement = m_Model->Refine(fixed,
-                                                   moving,
-                                                   prediction.VoxelDisplacement,
-                                                   m_RefinementSettings,
-                                                   this->GetFixedMask(),
-                                                   this->GetMovingMask(),
-                                                   &m_RefinementReport,
-                                                   m_Device);
+    prediction.VoxelDisplacement =
+      m_Model->Refine(fixed,
+                      moving,
+                      prediction.VoxelDisplacement,
+                      m_RefinementSettings,
+                      this->GetFixedMask(),
+                      this->GetMovingMask(),
+                      nullptr,
+                      m_Device,
+                      [this](const ModelType::RefinementLevelReport & level) {
+                        // Live per level: report, progress, IterationEvent.
+                        m_RefinementReport.push_back(level);
+                        this->UpdateProgress(0.5f + 0.5f * static_cast<float>(m_RefinementReport.size()) /
+                                                      static_cast<float>(m_RefinementSettings.Levels.size()));
+                        this->InvokeEvent(IterationEvent());
+                      });
     m_RefinementSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - refinementStart).count();
   }
 

@@ -502,6 +502,20 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
                       std::vector<RefinementLevelReport> * report,
                       const std::string & deviceName) const
 {
+  return this->Refine(fixed, moving, initial, settings, fixedMask, movingMask, report, deviceName, nullptr);
+}
+
+SHMoARegModel::VoxelDisplacementFieldType::Pointer
+SHMoARegModel::Refine(const NetworkImageType * fixed,
+                      const NetworkImageType * moving,
+                      const VoxelDisplacementFieldType * initial,
+                      const RefinementSettings & settings,
+                      const NetworkImageType * fixedMask,
+                      const NetworkImageType * movingMask,
+                      std::vector<RefinementLevelReport> * report,
+                      const std::string & deviceName,
+                      const RefinementLevelCallback & levelDone) const
+{
   if (fixed == nullptr || moving == nullptr || initial == nullptr)
   {
     itkExceptionMacro(<< "refinement needs a fixed image, a moving image and a starting field");
@@ -573,7 +587,11 @@ SHMoARegModel::Refine(const NetworkImageType * fixed,
                                                              options,
                                                              maskTensor(fixedMask),
                                                              maskTensor(movingMask),
-                                                             &levels);
+                                                             &levels,
+                                                             [&](const shmoareg::RefinementLevelReport & level) {
+                                                               if (levelDone)
+                                                                 levelDone(toReport(level));
+                                                             });
     if (report)
     {
       report->clear();

@@ -17,6 +17,8 @@
  *=========================================================================*/
 #include "itkMoEDisplacementFieldSource.h"
 
+#include "itkCommand.h"
+
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkImageRegionIteratorWithIndex.h"
@@ -188,7 +190,18 @@ itkMoEDisplacementFieldSourceTest(int, char *[])
     settings.SmoothnessWeight = 0.05;
     settings.Similarity = "mse"; // local NCC is ill-posed on the flat background around the blobs
     source->SetRefinementSettings(settings);
+    // One IterationEvent per level as it ends, the report one level longer at each.
+    std::vector<size_t> reportedAtEvents;
+    auto onLevel = itk::CStyleCommand::New();
+    onLevel->SetClientData(&reportedAtEvents);
+    onLevel->SetCallback([](itk::Object * caller, const itk::EventObject &, void * seen) {
+      static_cast<std::vector<size_t> *>(seen)->push_back(
+        static_cast<const itk::MoEDisplacementFieldSource *>(caller)->GetRefinementReport().size());
+    });
+    const unsigned long levelObserver = source->AddObserver(itk::IterationEvent(), onLevel);
     ITK_TRY_EXPECT_NO_EXCEPTION(source->Update());
+    source->RemoveObserver(levelObserver);
+    ITK_TEST_EXPECT_TRUE(reportedAtEvents == std::vector<size_t>({ 1, 2 }));
     const double after = warpedError(source->GetDisplacementField());
     std::cout << "refinement: squared error " << before << " -> " << after << " in " << source->GetRefinementSeconds()
               << " s" << std::endl;

@@ -16,6 +16,7 @@
 #include <vtkDataArray.h>
 #include <vtkPointData.h>
 
+#include "itkCommand.h"
 #include "itkImageFileReader.h"
 #include "itkSHMoARegImageGrid.h"
 #include "itkSHMoARegImageIO.h"
@@ -283,6 +284,24 @@ registerPair(const ArgumentParser & args,
              const cli::TransformType * initialTransform = nullptr)
 {
   auto filter = RegistrationFilterType::New();
+  // A line per refinement level as it ends (the filter's IterationEvent).
+  auto printLevel = itk::CStyleCommand::New();
+  printLevel->SetCallback([](itk::Object * caller, const itk::EventObject &, void *) {
+    const auto * registration = static_cast<const RegistrationFilterType *>(caller);
+    const auto & report = registration->GetRefinementReport();
+    const auto & level = report.back();
+    const auto flags = std::cout.flags();
+    const auto precision = std::cout.precision();
+    std::cout << "refinement level " << report.size() << "/" << registration->GetRefinementSettings().Levels.size()
+              << ": " << level.GridSize[0] << " x " << level.GridSize[1] << " x " << level.GridSize[2] << " voxels of "
+              << std::fixed << std::setprecision(2) << level.Spacing[0] << " x " << level.Spacing[1] << " x "
+              << level.Spacing[2] << " mm, " << level.Iterations << " iterations, loss " << std::setprecision(4)
+              << level.FirstLoss << " -> " << level.FinalLoss << ", " << std::setprecision(2) << level.Seconds << " s"
+              << std::endl;
+    std::cout.flags(flags);
+    std::cout.precision(precision);
+  });
+  filter->AddObserver(itk::IterationEvent(), printLevel);
   filter->SetComputeInverseDisplacementField(inverse);
   filter->SetUseExactInverse(!args.has("fixed-point-inverse"));
   filter->SetModel(model);
@@ -507,19 +526,14 @@ registerCommand(int argc, char * argv[])
 
   std::cout << "registered with " << model->GetPresetName() << " (" << model->GetNumberOfParameters()
             << " parameters) on " << model->GetDevice() << ", network grid " << filter->GetUsedNetworkGridSize()
-            << " over " << filter->GetUsedNetworkFieldOfView() << " mm"
-            << ", in " << std::fixed << std::setprecision(2) << seconds << " s (network "
+            << std::fixed << std::setprecision(0) << " over " << filter->GetUsedNetworkFieldOfView() << " mm"
+            << ", in " << std::setprecision(2) << seconds << " s (network "
             << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s, refinement "
             << filter->GetRefinementSeconds() << " s)\n";
   nlohmann::json refinementLevels = nlohmann::json::array();
   for (size_t l = 0; l < filter->GetRefinementReport().size(); ++l)
   {
     const auto & level = filter->GetRefinementReport()[l];
-    std::cout << "refinement level " << l + 1 << "/" << filter->GetRefinementReport().size() << ": "
-              << level.GridSize[0] << " x " << level.GridSize[1] << " x " << level.GridSize[2] << " voxels of "
-              << std::setprecision(2) << level.Spacing[0] << " x " << level.Spacing[1] << " x " << level.Spacing[2]
-              << " mm, " << level.Iterations << " iterations, loss " << std::setprecision(4) << level.FirstLoss
-              << " -> " << level.FinalLoss << ", " << std::setprecision(2) << level.Seconds << " s\n";
     refinementLevels.push_back({ { "size", { level.GridSize[0], level.GridSize[1], level.GridSize[2] } },
                                  { "spacing_mm", { level.Spacing[0], level.Spacing[1], level.Spacing[2] } },
                                  { "iterations", level.Iterations },

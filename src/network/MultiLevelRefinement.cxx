@@ -187,7 +187,8 @@ refineMultiLevel(const torch::Tensor & moving,
                  const MultiLevelRefinementOptions & options,
                  const torch::Tensor & fixedMask,
                  const torch::Tensor & movingMask,
-                 std::vector<RefinementLevelReport> * report)
+                 std::vector<RefinementLevelReport> * report,
+                 const RefinementLevelCallback & levelDone)
 {
   options.validate();
   if (moving.dim() != 5 || moving.sizes() != fixed.sizes() || initial.dim() != 5 || initial.size(1) != 3 ||
@@ -287,6 +288,8 @@ refineMultiLevel(const torch::Tensor & moving,
     levelReport.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (report)
       report->push_back(levelReport);
+    if (levelDone)
+      levelDone(levelReport);
   }
   torch::NoGradGuard noGrad;
   return millimetresToVoxels(toLevel(field, { fineSize[0], fineSize[1], fineSize[2] }), spacingMm);

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,9 @@ struct RefinementLevelReport
 // [1, 3, D, H, W] in voxels of that grid (SpatialTransformer.h). Masks optional ([1, 1, D, H, W],
 // 0 / 1): the similarity counts inside the fixed mask and where the moving mask, carried by the
 // field, lies. Returns the refined field in voxels of the grid (no gradient history).
+// levelDone, when given, is called with each level's report as soon as the level ends (live
+// progress); `report` gets the same entries.
+using RefinementLevelCallback = std::function<void(const RefinementLevelReport &)>;
 torch::Tensor
 refineMultiLevel(const torch::Tensor & moving,
                  const torch::Tensor & fixed,
@@ -78,7 +82,8 @@ refineMultiLevel(const torch::Tensor & moving,
                  const MultiLevelRefinementOptions & options,
                  const torch::Tensor & fixedMask = {},
                  const torch::Tensor & movingMask = {},
-                 std::vector<RefinementLevelReport> * report = nullptr);
+                 std::vector<RefinementLevelReport> * report = nullptr,
+                 const RefinementLevelCallback & levelDone = nullptr);
 
 // The grid of one level: the fixed grid's extent in voxels of voxelScale times its smallest
 // spacing (never finer than the grid itself along any axis), at least 4 voxels an axis.

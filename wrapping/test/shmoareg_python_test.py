@@ -101,6 +101,26 @@ try:
 except RuntimeError as error:
     check("slow" in str(error), f"an unknown refinement name is refused by name ({error})")
 
+# The network source on its own grid (images already there, intensities in [0, 1]): a named
+# refinement from Python changes its field, one IterationEvent per level as each ends.
+network_model = itk.SHMoARegModel.New()
+network_model.LoadFromFile(model)
+source = itk.MoEDisplacementFieldSource.New()
+source.SetModel(network_model)
+source.SetDevice("cpu")
+source.SetFixedImage(image(itk.array_from_image(fixed) / 130.0))
+source.SetMovingImage(image(itk.array_from_image(moving) / 130.0))
+source.Update()
+network_only = itk.array_from_image(source.GetDisplacementField())
+levels_seen = []
+source.AddObserver(itk.IterationEvent(), lambda: levels_seen.append(1))
+source.SetRefinement("fast")
+source.Update()
+source_refined = itk.array_view_from_image(source.GetDisplacementField())
+check(np.abs(source_refined - network_only).max() > 0.1 and source.GetRefinementSeconds() > 0.0,
+      "MoEDisplacementFieldSource.SetRefinement('fast') refines the network's field")
+check(len(levels_seen) == 2, f"an IterationEvent per refinement level ({len(levels_seen)} for fast's 2)")
+
 # Two network passes from Python = the command line's --network-passes 2 (the network alone).
 twice = itk.SHMoARegistrationFilter.New(fixed, moving, ModelFileName=model, Device="cpu", NumberOfNetworkPasses=2)
 twice.Update()

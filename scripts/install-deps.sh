@@ -21,6 +21,7 @@ packages=(
   swig castxml python3-dev python3-numpy dpkg-dev
                                      # the wrapped ITK tree and the Python wrapping
                                      # (scripts/build-itk.sh --wrap-python; dpkg-dev: apt-get source)
+  python3-torch                      # the Python tests run with PyTorch importable too (issue 19)
 )
 
 missing=()

@@ -3,17 +3,37 @@ and functional forms, numpy views) against the C++ command line on the same file
 filters on analytic cases and against the C++ `shmoareg score`; errors raised as Python
 exceptions that carry the C++ message.
 
-usage: shmoareg_python_test.py SHMOAREG_EXECUTABLE MODEL_FILE
+With TORCH "blocked" PyTorch cannot be imported (ITK's helpers import it when they can); with
+"imported" it is imported first, as on most machines that run deep-learning tools: LibTorch's
+autograd then refuses to run in a thread that holds the GIL, so the module's calls must release
+it (issue 19). Both modes run in CI.
+
+usage: shmoareg_python_test.py SHMOAREG_EXECUTABLE MODEL_FILE [blocked|imported]
 """
+import importlib.abc
 import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+
+shmoareg, model = sys.argv[1], sys.argv[2]
+torch_mode = sys.argv[3] if len(sys.argv) > 3 else "imported"
+if torch_mode == "blocked":
+    class BlockTorch(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ImportError("torch blocked by the test")
+            return None
+    sys.meta_path.insert(0, BlockTorch())
+elif torch_mode == "imported":
+    import torch  # noqa: F401  (fails the test where PyTorch is not installed: install-deps.sh installs it)
+else:
+    sys.exit(f"unknown torch mode {torch_mode!r}")
 
 import itk
 import numpy as np
-
-shmoareg, model = sys.argv[1], sys.argv[2]
 work = tempfile.mkdtemp(prefix="shmoareg-python-")
 failures = []
 
@@ -66,6 +86,10 @@ again.Update()
 check(np.array_equal(itk.array_view_from_image(again.GetOutput()), view), "New(fixed, moving, ModelFileName=...)")
 functional = itk.shmoa_registration_filter(fixed, moving, model_file_name=model, device="cpu")
 check(np.array_equal(itk.array_view_from_image(functional), view), "itk.shmoa_registration_filter")
+array_field = itk.shmoa_registration_filter(itk.array_from_image(fixed), itk.array_from_image(moving),
+                                            model_file_name=model, device="cpu")
+check(isinstance(array_field, np.ndarray) and array_field.shape == (40, 48, 40, 3),
+      "numpy arrays in, a numpy array out (functional form)")
 generated = itk.sh_mo_a_registration_filter(fixed, moving, model_file_name=model, device="cpu")
 check(np.array_equal(itk.array_view_from_image(generated), view), "itk.sh_mo_a_registration_filter (ITK's name)")
 
@@ -120,6 +144,44 @@ source_refined = itk.array_view_from_image(source.GetDisplacementField())
 check(np.abs(source_refined - network_only).max() > 0.1 and source.GetRefinementSeconds() > 0.0,
       "MoEDisplacementFieldSource.SetRefinement('fast') refines the network's field")
 check(len(levels_seen) == 2, f"an IterationEvent per refinement level ({len(levels_seen)} for fast's 2)")
+
+# Instance optimisation from Python (a backward pass in LibTorch: issue 19's snippet), with a
+# Python progress observer, which takes the GIL back while Update runs without it.
+progress = []
+optimised = itk.SHMoARegistrationFilter.New(fixed, moving, ModelFileName=model, Device="cpu")
+optimised.SetNumberOfInstanceOptimizationIterations(20)
+optimised.AddObserver(itk.ProgressEvent(), lambda: progress.append(optimised.GetProgress()))
+optimised.Update()
+check(np.abs(itk.array_view_from_image(optimised.GetOutput()) - view).max() > 0.01,
+      "instance optimisation from Python changes the network's field")
+check(len(progress) > 2 and progress[-1] == 1.0, f"a Python progress observer ran ({len(progress)} calls)")
+check(("torch" in sys.modules) == (torch_mode == "imported"), f"PyTorch is {torch_mode} in this run")
+
+# Two registrations in two Python threads on one shared model (the GIL released): what each
+# gives alone, and they overlap in time.
+shared = itk.SHMoARegModel.New()
+shared.LoadFromFile(model)
+def register_pair(pair_fixed, pair_moving, out, key):
+    pair = itk.SHMoARegistrationFilter.New(pair_fixed, pair_moving, Device="cpu")
+    pair.SetModel(shared)
+    pair.SetRefinement("fast")
+    pair.SetNumberOfWorkUnits(1)
+    start = time.perf_counter()
+    pair.Update()
+    out[key] = (itk.array_from_image(pair.GetOutput()), start, time.perf_counter())
+serial, threaded = {}, {}
+register_pair(fixed, moving, serial, "a")
+register_pair(moving, fixed, serial, "b")
+workers = [threading.Thread(target=register_pair, args=(fixed, moving, threaded, "a")),
+           threading.Thread(target=register_pair, args=(moving, fixed, threaded, "b"))]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+threaded_difference = max(np.abs(threaded[k][0] - serial[k][0]).max() for k in ("a", "b"))
+check(threaded_difference < 1e-3, f"two threads give what each gives alone (max diff {threaded_difference:.1e} mm)")
+overlap = min(threaded["a"][2], threaded["b"][2]) - max(threaded["a"][1], threaded["b"][1])
+check(overlap > 0, f"the two registrations ran at the same time (overlap {overlap:.2f} s)")
 
 # Two network passes from Python = the command line's --network-passes 2 (the network alone).
 twice = itk.SHMoARegistrationFilter.New(fixed, moving, ModelFileName=model, Device="cpu", NumberOfNetworkPasses=2)

@@ -204,6 +204,10 @@ public:
    * so it registers best what it sees over the same field of view (SHMoARegNetworkGrid::MakeGrid). */
   FixedArray<double, 3>
   GetTrainingFieldOfView() const;
+  /** Where that box sat on each training image: "image" (the centre of its extent; files that do
+   * not say) or "foreground" (SHMoARegNetworkGrid::ForegroundCentre, whatever the extent). */
+  std::string
+  GetTrainingBoxCentre() const;
   SizeValueType
   GetNumberOfParameters() const;
   /** Channels per image the network expects (1 for every preset). */

@@ -21,6 +21,7 @@
 #include "SHMoARegExport.h"
 
 #include "itkImage.h"
+#include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkResampleImageFilter.h"
 #include "itkTransform.h"
 #include "itkVector.h"
@@ -54,6 +55,7 @@ public:
   using SizeType = ImageType::SizeType;
 
   using FieldOfViewType = FixedArray<double, 3>;
+  using PointType = ImageType::PointType;
 
   /** An image (not allocated) with the network grid's geometry for `reference`: `size` voxels
    * per axis over a box of `fieldOfView` mm (along the reference's axes) centred on the
@@ -62,6 +64,52 @@ public:
    * inputs are 0 there, as a model trained on that box saw around smaller heads). */
   static ImageType::Pointer
   MakeGrid(const ImageBase<3> * reference, const SizeType & size, const FieldOfViewType & fieldOfView = {});
+  /** The same box centred on `boxCentre` (a physical point) instead of the reference's extent. */
+  static ImageType::Pointer
+  MakeGrid(const ImageBase<3> * reference,
+           const SizeType & size,
+           const FieldOfViewType & fieldOfView,
+           const PointType & boxCentre);
+
+  /** Where a head or brain lies in its image, whatever the image's extent: the mean physical
+   * position of the voxels brighter than the image's mean intensity (the background is darker
+   * and larger). A constant image: the centre of its extent. */
+  template <typename TImage>
+  static PointType
+  ForegroundCentre(const TImage * image)
+  {
+    const auto region = image->GetLargestPossibleRegion();
+    double mean = 0.0;
+    for (ImageRegionConstIteratorWithIndex<TImage> it(image, region); !it.IsAtEnd(); ++it)
+    {
+      mean += static_cast<double>(it.Get());
+    }
+    mean /= static_cast<double>(std::max<SizeValueType>(1, region.GetNumberOfPixels()));
+    Vector<double, 3> sum;
+    sum.Fill(0.0);
+    double count = 0.0;
+    for (ImageRegionConstIteratorWithIndex<TImage> it(image, region); !it.IsAtEnd(); ++it)
+    {
+      if (static_cast<double>(it.Get()) > mean)
+      {
+        for (unsigned int a = 0; a < 3; ++a)
+        {
+          sum[a] += static_cast<double>(it.GetIndex()[a]);
+        }
+        count += 1.0;
+      }
+    }
+    ContinuousIndex<double, 3> centre;
+    for (unsigned int a = 0; a < 3; ++a)
+    {
+      centre[a] = count > 0.0
+                    ? sum[a] / count
+                    : static_cast<double>(region.GetIndex(a)) + 0.5 * (static_cast<double>(region.GetSize(a)) - 1.0);
+    }
+    PointType point;
+    image->TransformContinuousIndexToPhysicalPoint(centre, point);
+    return point;
+  }
 
   /** Voxels per axis, round(extent / spacing) and at least 1, so that MakeGrid's voxels over
    * the field of view (zero on an axis: the reference's physical extent) come nearest `spacing`

@@ -279,7 +279,12 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   {
     m_UsedNetworkGridSize.Fill(128);
   }
-  auto grid = SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize, fieldOfView);
+  // The box where the model saw it in training: on the image's extent or on its foreground.
+  const bool onForeground =
+    !m_NetworkGridOverWholeImage && fieldOfView[0] > 0.0 && model->GetTrainingBoxCentre() == "foreground";
+  auto grid = onForeground ? SHMoARegNetworkGrid::MakeGrid(
+                               fixed, m_UsedNetworkGridSize, fieldOfView, SHMoARegNetworkGrid::ForegroundCentre(fixed))
+                           : SHMoARegNetworkGrid::MakeGrid(fixed, m_UsedNetworkGridSize, fieldOfView);
   for (unsigned int a = 0; a < ImageDimension; ++a)
   {
     m_UsedNetworkFieldOfView[a] = grid->GetSpacing()[a] * static_cast<double>(m_UsedNetworkGridSize[a]);

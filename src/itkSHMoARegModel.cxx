@@ -205,6 +205,7 @@ struct TrainingGrid
 {
   FixedArray<double, 3> voxelMm{};
   FixedArray<double, 3> fieldOfViewMm{};
+  std::string boxCentre{ "image" };
 };
 
 bool
@@ -234,6 +235,11 @@ trainingGridOf(const std::string & provenanceText)
   if (!provenance.is_object())
   {
     return recorded;
+  }
+  const auto centre = provenance.find("network_box_centre");
+  if (centre != provenance.end() && centre->is_string() && *centre == "foreground")
+  {
+    recorded.boxCentre = "foreground";
   }
   FixedArray<double, 3> crop{}, grid{};
   const auto training = provenance.find("training");
@@ -274,6 +280,12 @@ FixedArray<double, 3>
 SHMoARegModel::GetTrainingFieldOfView() const
 {
   return trainingGridOf(m_Implementation->provenance).fieldOfViewMm;
+}
+
+std::string
+SHMoARegModel::GetTrainingBoxCentre() const
+{
+  return trainingGridOf(m_Implementation->provenance).boxCentre;
 }
 
 SizeValueType

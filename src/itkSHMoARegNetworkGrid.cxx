@@ -50,9 +50,29 @@ SHMoARegNetworkGrid::MakeGrid(const ImageBase<3> * reference,
     itkGenericExceptionMacro(<< "MakeGrid needs a reference image");
   }
   const auto region = reference->GetLargestPossibleRegion();
+  ContinuousIndex<double, 3> centreIndex;
+  for (unsigned int a = 0; a < 3; ++a)
+  {
+    centreIndex[a] = static_cast<double>(region.GetIndex(a)) + 0.5 * (static_cast<double>(region.GetSize(a)) - 1.0);
+  }
+  PointType centre;
+  reference->TransformContinuousIndexToPhysicalPoint(centreIndex, centre);
+  return MakeGrid(reference, size, fieldOfView, centre);
+}
+
+SHMoARegNetworkGrid::ImageType::Pointer
+SHMoARegNetworkGrid::MakeGrid(const ImageBase<3> * reference,
+                              const SizeType & size,
+                              const FieldOfViewType & fieldOfView,
+                              const PointType & boxCentre)
+{
+  if (reference == nullptr)
+  {
+    itkGenericExceptionMacro(<< "MakeGrid needs a reference image");
+  }
+  const auto region = reference->GetLargestPossibleRegion();
   ImageType::SpacingType spacing;
   Vector<double, 3> centreToFirst; // along the reference's axes, mm
-  ContinuousIndex<double, 3> centreIndex;
   for (unsigned int a = 0; a < 3; ++a)
   {
     if (size[a] == 0 || region.GetSize(a) == 0)
@@ -64,15 +84,12 @@ SHMoARegNetworkGrid::MakeGrid(const ImageBase<3> * reference,
     spacing[a] = length / static_cast<double>(size[a]);
     // The box's outer voxel edge is half its length from the centre; first centres half a voxel inside.
     centreToFirst[a] = -0.5 * length + 0.5 * spacing[a];
-    centreIndex[a] = static_cast<double>(region.GetIndex(a)) + 0.5 * (static_cast<double>(region.GetSize(a)) - 1.0);
   }
-  ImageType::PointType centre;
-  reference->TransformContinuousIndexToPhysicalPoint(centreIndex, centre);
   auto grid = ImageType::New();
   grid->SetRegions(size);
   grid->SetSpacing(spacing);
   grid->SetDirection(reference->GetDirection());
-  grid->SetOrigin(centre + reference->GetDirection() * centreToFirst);
+  grid->SetOrigin(boxCentre + reference->GetDirection() * centreToFirst);
   return grid;
 }
 

@@ -612,6 +612,35 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     inBox->SetNetworkFieldOfView(expected); // the user's box: 48/6, 48/6, 48/4
     ITK_TRY_EXPECT_NO_EXCEPTION(inBox->Update());
     ITK_TEST_EXPECT_EQUAL(inBox->GetUsedNetworkGridSize(), FilterType::GridSizeType({ { 8, 8, 12 } }));
+
+    // A model trained with the box on the foreground: the box centred there, not on the extent.
+    const std::string onForeground = folder + "/trained-on-the-foreground.pt";
+    shmoareg_test::writeConstantDisplacementModel(onForeground,
+                                                  { 0.0, 0.0, 0.0 },
+                                                  R"({"network_voxel_mm": [6, 6, 4], "network_field_of_view_mm": )"
+                                                  R"([30, 36, 24], "network_box_centre": "foreground"})");
+    auto foreground = FilterType::New();
+    foreground->SetFixedImage(fixed);
+    foreground->SetMovingImage(moving);
+    foreground->SetModelFileName(onForeground);
+    foreground->SetDevice("cpu");
+    ITK_TRY_EXPECT_NO_EXCEPTION(foreground->Update());
+    const auto * networkGrid = foreground->GetMoEDisplacementFieldSource()->GetFixedImage();
+    itk::ContinuousIndex<double, 3> middle;
+    for (unsigned int a = 0; a < 3; ++a)
+      middle[a] = 0.5 * (static_cast<double>(networkGrid->GetLargestPossibleRegion().GetSize(a)) - 1.0);
+    itk::Point<double, 3> gridCentre;
+    networkGrid->TransformContinuousIndexToPhysicalPoint(middle, gridCentre);
+    const auto expectedCentre = itk::SHMoARegNetworkGrid::ForegroundCentre(fixed.GetPointer());
+    std::cout << "box on the foreground: centre " << gridCentre << ", foreground centre " << expectedCentre
+              << std::endl;
+    ITK_TEST_EXPECT_TRUE(gridCentre.EuclideanDistanceTo(expectedCentre) < 1e-6);
+    itk::ContinuousIndex<double, 3> fixedMiddle;
+    for (unsigned int a = 0; a < 3; ++a)
+      fixedMiddle[a] = 0.5 * (static_cast<double>(fixed->GetLargestPossibleRegion().GetSize(a)) - 1.0);
+    itk::Point<double, 3> extentCentre;
+    fixed->TransformContinuousIndexToPhysicalPoint(fixedMiddle, extentCentre);
+    ITK_TEST_EXPECT_TRUE(extentCentre.EuclideanDistanceTo(expectedCentre) > 1.0); // the test can fail
     wanted.Fill(-1.0);
     automatic->SetNetworkGridSize(FilterType::GridSizeType({ { 0, 0, 0 } }));
     automatic->SetNetworkGridSpacing(wanted);

@@ -146,6 +146,7 @@ TrainingOptions::toJson() const
                { "flip_fraction", s.flipFraction } } },
            { "grid", grid },
            { "centre_crop_mm", centreCropMm },
+           { "box_centre", boxCentre },
            { "iterations", iterations },
            { "learning_rate", learningRate },
            { "lr_schedule", learningRateSchedule },
@@ -190,6 +191,8 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
           v.is_number() ? std::array<int, 3>{ v.get<int>(), v.get<int>(), v.get<int>() } : v.get<std::array<int, 3>>();
       else if (k == "centre_crop_mm")
         o.centreCropMm = v.get<std::array<double, 3>>();
+      else if (k == "box_centre")
+        o.boxCentre = v.get<std::string>();
       else if (k == "iterations")
         o.iterations = v.get<int64_t>();
       else if (k == "learning_rate")
@@ -305,6 +308,8 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
       o.weights.knownField < 0)
     throw std::invalid_argument("warmup_iterations, lambda_dice and lambda_known_field must be >= 0, "
                                 "min_learning_rate in [0, learning_rate]");
+  if (o.boxCentre != "image" && o.boxCentre != "foreground")
+    throw std::invalid_argument("box_centre must be \"image\" or \"foreground\", got \"" + o.boxCentre + "\"");
   const auto & syn = o.synthetic;
   if (syn.labelContrastFraction < 0 || syn.labelContrastFraction > 1 || syn.flipFraction < 0 || syn.flipFraction > 1)
     throw std::invalid_argument("label_contrast_fraction and flip_fraction must be in [0, 1]");
@@ -371,7 +376,10 @@ resolveDataset(const std::string & data,
 }
 
 PreparedSubject
-prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const std::array<double, 3> & centreCropMm)
+prepareSubject(const Subject & subject,
+               const std::array<int, 3> & grid,
+               const std::array<double, 3> & centreCropMm,
+               const std::string & boxCentre)
 {
   // The network grid: a box of centreCropMm (0: the whole axis) centred on the image, by the
   // one definition the filters use at inference (SHMoARegNetworkGrid::MakeGrid).
@@ -383,7 +391,11 @@ prepareSubject(const Subject & subject, const std::array<int, 3> & grid, const s
     size[a] = static_cast<itk::SizeValueType>(grid[a]);
     fieldOfView[a] = centreCropMm[a];
   }
-  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(image, size, fieldOfView);
+  const auto networkGrid =
+    boxCentre == "foreground"
+      ? itk::SHMoARegNetworkGrid::MakeGrid(
+          image, size, fieldOfView, itk::SHMoARegNetworkGrid::ForegroundCentre(image.GetPointer()))
+      : itk::SHMoARegNetworkGrid::MakeGrid(image, size, fieldOfView);
   const auto onGrid = itk::SHMoARegNetworkGrid::PrepareNetworkInput(image.GetPointer(), networkGrid);
   PreparedSubject prepared;
   prepared.id = subject.id;
@@ -470,7 +482,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
         subject.toAtlas = readImageFile<DisplacementFieldType>(entry.toAtlas, "known field", 3);
         subject.fromAtlas = readImageFile<DisplacementFieldType>(entry.fromAtlas, "known field", 3);
       }
-      prepared.push_back(prepareSubject(subject, options.grid, options.centreCropMm));
+      prepared.push_back(prepareSubject(subject, options.grid, options.centreCropMm, options.boxCentre));
       prepared.back().mirrored = entry.mirrored;
     }
     for (auto & p : prepared)
@@ -707,6 +719,7 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       { "training", options.toJson() },
       { "dataset", manifest.name },
       { "network_voxel_mm", trainSubjects.front().voxelMm },
+      { "network_box_centre", options.boxCentre },
       { "network_field_of_view_mm",
         { trainSubjects.front().voxelMm[0] * options.grid[0],
           trainSubjects.front().voxelMm[1] * options.grid[1],

@@ -26,6 +26,10 @@ struct TrainingOptions
   // The paper's centre crop: a box of this physical size (mm, i j k) centred in each subject,
   // before resampling onto the network grid; 0 keeps an axis whole.
   std::array<double, 3> centreCropMm{ 0.0, 0.0, 0.0 };
+  // Where that box sits: "image" (the centre of each image's extent) or "foreground" (the
+  // centre of its head or brain, SHMoARegNetworkGrid::ForegroundCentre, which an image's extent
+  // does not move). Recorded in the model file; the filters place the box the same way.
+  std::string boxCentre = "image";
   int64_t iterations = 1000; // in total, counting those of initialModel
   double learningRate = 1e-4;
   // Learning-rate schedule: a linear warm-up over warmupIterations, then "constant" or "cosine"
@@ -89,7 +93,8 @@ scheduledLearningRate(const TrainingOptions & options, int64_t iteration);
 PreparedSubject
 prepareSubject(const Subject & subject,
                const std::array<int, 3> & grid,
-               const std::array<double, 3> & centreCropMm = { 0.0, 0.0, 0.0 });
+               const std::array<double, 3> & centreCropMm = { 0.0, 0.0, 0.0 },
+               const std::string & boxCentre = "image");
 
 // Mean Dice over the labels of `fixed` (label 0 excluded) of label tensors on one grid.
 double

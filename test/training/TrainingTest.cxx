@@ -7,6 +7,7 @@
 #include "Trainer.h"
 
 #include "itkImageFileWriter.h"
+#include "itkSHMoARegNetworkGrid.h"
 #include "itkImageRegionIterator.h"
 #include "itkImageRegionIteratorWithIndex.h"
 #include "itkVectorLinearInterpolateImageFunction.h"
@@ -353,6 +354,7 @@ TEST_F(Folder, AFewIterationsLowerTheLossAndRaiseDice)
   EXPECT_NE(provenance.find("\"iterations\":80"), std::string::npos) << provenance;
   EXPECT_NE(provenance.find("\"network_voxel_mm\""), std::string::npos) << provenance;
   EXPECT_NE(provenance.find("\"network_field_of_view_mm\""), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find("\"network_box_centre\":\"image\""), std::string::npos) << provenance;
   // The model file holds no optimiser state: well under the checkpoint (weights + 2 Adam moments).
   EXPECT_LT(fs::file_size(path("run/model.pt")), fs::file_size(path("run/checkpoint.pt")) / 2);
 }
@@ -415,6 +417,17 @@ TEST(TrainingData, CentreCropAndNetworkGrid)
   // A box larger than the image reaches past it (zeros there, as at inference): 120 mm over 20
   // voxels of 6 mm, centred on the 80 mm image, the first and last 3 voxels outside it.
   const PreparedSubject padded = prepareSubject(subject, { 20, 10, 10 }, { 120.0, 0.0, 0.0 });
+  // On the foreground (the voxels brighter than the mean: i = 20 .. 39, centred at 29.5, x = 59 mm)
+  // a 40 mm box holds i = 20 .. 39: the upper half of the ramp, from 0 to 1 again.
+  const PreparedSubject onForeground = prepareSubject(subject, { 20, 10, 10 }, { 40.0, 0.0, 0.0 }, "foreground");
+  EXPECT_NEAR(onForeground.image[0][0][5][5][0].item<float>(), 0.0f, 1e-5f);
+  EXPECT_NEAR(onForeground.image[0][0][5][5][19].item<float>(), 1.0f, 1e-5f);
+  {
+    const auto centre = itk::SHMoARegNetworkGrid::ForegroundCentre(image.GetPointer());
+    EXPECT_NEAR(centre[0], 59.0, 1e-9); // i = 29.5 at 2 mm from origin 0
+    EXPECT_NEAR(centre[1], 29.0, 1e-9); // every j and k: the whole extent's centre
+    EXPECT_NEAR(centre[2], 19.0, 1e-9);
+  }
   EXPECT_NEAR(padded.voxelMm[0], 6.0, 1e-12);
   EXPECT_EQ(padded.image[0][0][5][5][0].item<float>(), 0.0f);
   EXPECT_EQ(padded.image[0][0][5][5][19].item<float>(), 0.0f);
@@ -428,6 +441,8 @@ TEST(TrainingOptions, ConfigurationErrors)
   EXPECT_THROW(applyTrainingOptions({ { "similarity", "mi" } }, o), std::invalid_argument);
   EXPECT_THROW(applyTrainingOptions({ { "no_such_field", 1 } }, o), std::invalid_argument);
   EXPECT_THROW(applyTrainingOptions({ { "grid", 4 } }, o), std::invalid_argument);
+  TrainingOptions misplaced; // (a refused value stays in the options it was applied to)
+  EXPECT_THROW(applyTrainingOptions({ { "box_centre", "brain" } }, misplaced), std::invalid_argument);
   applyTrainingOptions({ { "grid", 48 }, { "similarity", "ncc" }, { "lambda_r", 0.1 } }, o);
   EXPECT_EQ(o.grid[2], 48);
   EXPECT_EQ(o.weights.similarity, Similarity::LocalNormalizedCrossCorrelation);

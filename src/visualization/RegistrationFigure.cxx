@@ -184,7 +184,11 @@ jacobianColour(double determinant)
   return t < 0 ? Rgb{ fade, fade, 255 } : Rgb{ 255, fade, fade };
 }
 
-// The paper's colours: red, white, blue for experts 0, 1, 2 (kernels 1, 3, 5).
+// Expert maps past the network grid's box (the model's training field of view, smaller than
+// the image): no expert chose there; drawn grey.
+constexpr unsigned char kOutsideTheNetworkGrid = 255;
+
+// The paper's colours: red, white, blue for experts 0, 1, 2 (kernels 1, 3, 5); grey: none.
 Rgb
 expertColour(int expert)
 {
@@ -282,15 +286,21 @@ expertLegend(int width, int height, int experts)
     legend.paste(Raster(12, 12, expertColour(e)), x, 6);
     legend.paste(text("kernel " + std::to_string(kernels[e]) + "^3", 11, 70, 16), x + 16, 4);
   }
+  legend.paste(Raster(12, 12, expertColour(kOutsideTheNetworkGrid)), 8, 26);
+  legend.paste(text("outside the network's box", 11, 200, 16), 24, 24);
   return legend;
 }
 
 template <typename TImage>
 typename TImage::Pointer
-onFixedGrid(const TImage * image, const ImageType * fixed, bool nearest)
+onFixedGrid(const TImage * image,
+            const ImageType * fixed,
+            bool nearest,
+            typename TImage::PixelType outside = typename TImage::PixelType())
 {
   auto resample = itk::ResampleImageFilter<TImage, TImage>::New();
   resample->SetInput(image);
+  resample->SetDefaultPixelValue(outside);
   resample->SetOutputParametersFromImage(fixed);
   if (nearest)
     resample->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<TImage, double>::New());
@@ -351,7 +361,7 @@ renderRegistrationFigure(const RegistrationFigureInputs & in, const FigureOption
   };
   std::vector<ExpertMapType::Pointer> experts;
   for (const auto * map : in.expertMaps)
-    experts.push_back(onFixedGrid(map, in.fixed, true));
+    experts.push_back(onFixedGrid(map, in.fixed, true, kOutsideTheNetworkGrid));
 
   std::vector<std::string> titles{ "fixed", "moving", "warped", "deformed grid", "Jacobian det" };
   const char * axes[3] = { "experts i", "experts j", "experts k" };

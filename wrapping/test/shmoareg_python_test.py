@@ -271,6 +271,8 @@ def raises(action, words, what):
     except Exception as error:  # ITK turns itk::ExceptionObject into RuntimeError
         message = str(error)
         check(all(w in message for w in words), f"{what}: {type(error).__name__} names {words}")
+        check("frame #" not in message and "Exception raised from" not in message,
+              f"{what}: no LibTorch trace in the message")
         return
     check(False, f"{what}: no exception")
 missing = os.path.join(work, "missing.pt")

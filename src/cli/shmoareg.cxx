@@ -399,18 +399,20 @@ registerPair(const ArgumentParser & args,
       std::string item;
       RegistrationFilterType::SpacingType box;
       unsigned int axes = 0;
+      const auto refuse = [&value] {
+        return UsageError("--network-fov must be 'image' or three sizes in mm, X,Y,Z (e.g. 144,180,144); got '" +
+                          value + "'");
+      };
       while (std::getline(items, item, ','))
       {
         char * end = nullptr;
         const double mm = std::strtod(item.c_str(), &end);
         if (axes >= 3 || item.empty() || *end != '\0' || !(mm > 0.0) || !std::isfinite(mm))
-          throw UsageError("--network-fov must be 'image' or three sizes in mm, X,Y,Z (e.g. 144,180,144); got '" +
-                           value + "'");
+          throw refuse();
         box[axes++] = mm;
       }
       if (axes != 3)
-        throw UsageError("--network-fov must be 'image' or three sizes in mm, X,Y,Z (e.g. 144,180,144); got '" + value +
-                         "'");
+        throw refuse();
       filter->SetNetworkFieldOfView(box);
     }
   }

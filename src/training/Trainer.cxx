@@ -9,7 +9,6 @@
 #include "itkSHMoARegNetworkGrid.h"
 
 #include "itkCastImageFilter.h"
-#include "itkExtractImageFilter.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
 

@@ -63,6 +63,18 @@ ArgumentParser::has(const std::string & name) const
   return m_Values.count(name) > 0;
 }
 
+void
+ArgumentParser::set(const std::string & name, const std::string & value)
+{
+  m_Values[name] = value;
+}
+
+void
+ArgumentParser::unset(const std::string & name)
+{
+  m_Values.erase(name);
+}
+
 std::string
 ArgumentParser::get(const std::string & name) const
 {

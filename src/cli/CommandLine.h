@@ -45,6 +45,11 @@ public:
   getInt(const std::string & name, int fallback) const;
   double
   getDouble(const std::string & name, double fallback) const;
+  // Sets or removes a value after parsing (a batch run's per-pair inputs and outputs).
+  void
+  set(const std::string & name, const std::string & value);
+  void
+  unset(const std::string & name);
   // UsageError unless every name is given.
   void
   require(const std::vector<std::string> & names) const;

@@ -3,6 +3,7 @@
 #include "CommandLine.h"
 #include "Dataset.h"
 #include "ImageFiles.h"
+#include "PointFiles.h"
 #include "TransformFiles.h"
 
 #include "itkImageFileReader.h"
@@ -72,54 +73,20 @@ warpImage(const std::string & input,
 void
 warpPoints(const std::string & input, const TransformType * transform, const std::string & output)
 {
-  std::ifstream in(input);
-  if (!in)
-    throw std::runtime_error("cannot read the point file '" + input + "'");
+  const PointFile points = readPointCsv(input);
   std::ostringstream out;
   out << std::setprecision(9);
-  std::string line;
-  size_t lineNumber = 0, points = 0;
-  while (std::getline(in, line))
+  if (!points.header.empty())
+    out << points.header << "\n";
+  for (const PointRow & row : points.rows)
   {
-    ++lineNumber;
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();
-    if (line.empty())
-      continue;
-    const std::vector<std::string> fields = [&] {
-      std::vector<std::string> f;
-      std::stringstream s(line);
-      for (std::string item; std::getline(s, item, ',');)
-        f.push_back(item);
-      return f;
-    }();
-    if (lineNumber == 1 && !fields.empty() && fields[0].find_first_of("xX") != std::string::npos)
-    {
-      out << line << "\n"; // the header row
-      continue;
-    }
-    itk::Point<double, 3> p;
-    bool ok = fields.size() >= 3;
-    for (unsigned int a = 0; ok && a < 3; ++a)
-    {
-      char * end = nullptr;
-      p[a] = std::strtod(fields[a].c_str(), &end);
-      ok = end != fields[a].c_str() && *end == '\0' && std::isfinite(p[a]);
-    }
-    if (!ok)
-      throw std::runtime_error("'" + input + "' line " + std::to_string(lineNumber) +
-                               ": expected x,y,z physical coordinates (mm), got '" + line + "'");
-    const itk::Point<double, 3> q = transform->TransformPoint(p);
-    out << q[0] << "," << q[1] << "," << q[2];
-    for (size_t extra = 3; extra < fields.size(); ++extra)
-      out << "," << fields[extra]; // further columns (ids, labels) are kept
-    out << "\n";
-    ++points;
+    const itk::Point<double, 3> q = transform->TransformPoint(row.point);
+    out << q[0] << "," << q[1] << "," << q[2] << row.extraColumns << "\n"; // further columns (ids, labels) kept
   }
   AtomicOutputs outputs;
   outputs.writeText(out.str(), output);
   outputs.commit();
-  std::cout << "mapped " << points << " points to " << output << "\n";
+  std::cout << "mapped " << points.rows.size() << " points to " << output << "\n";
 }
 
 template <typename TPixel>

@@ -5,6 +5,7 @@
 #include "ErrorMessage.h"
 #include "Evaluation.h"
 #include "ImageFiles.h"
+#include "PairList.h"
 #include "AffinePreAlignment.h"
 #include "RegistrationFigure.h"
 #include "SyntheticDataset.h"
@@ -25,6 +26,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -420,47 +424,13 @@ registerPair(const ArgumentParser & args,
   return filter;
 }
 
-int
-registerCommand(int argc, char * argv[])
+// One registration: `args` names its inputs and outputs; loadModel gives the model (loaded once
+// for a whole --pairs run). Returns the metrics (Dice, ASSD, folding with labels) and seconds.
+nlohmann::json
+registerOnePair(const ArgumentParser & args, const std::function<itk::SHMoARegModel *()> & loadModel)
 {
-  ArgumentParser args("register", "Registers a moving image to a fixed image (any format ITK reads).");
-  args.option("fixed", "IMAGE", "fixed image");
-  args.option("moving", "IMAGE", "moving image");
-  args.option("output-field", "FILE", "displacement field: ITK's physical convention on the fixed grid (mm)");
-  args.option("output-warped", "FILE", "moving image warped onto the fixed grid");
-  args.option("output-inverse-field", "FILE", "inverse field on the moving grid (moving -> fixed, mm)");
-  args.option("output-prefix",
-              "P",
-              "ANTs' names (docs/training.md): P0GenericAffine.mat (with an affine), P1Warp.nii.gz, "
-              "P1InverseWarp.nii.gz, PComposite.h5, PInverseComposite.h5, PWarped.nii.gz, "
-              "PWarpedLabels.nii.gz, PMetrics.json");
-  args.option("moving-labels", "IMAGE", "moving label map (integer values)");
-  args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
-  args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
-  args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
-  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
-  args.option("network-fov",
-              "X,Y,Z|image",
-              "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
-              "field of view, else the whole image; image: the whole image)");
-  addRefinementOptions(args);
-  addInitialTransformOption(args);
-  args.flag("affine",
-            "affine pre-alignment first (ITK ImageRegistrationMethodv4, Mattes MI, 3 levels), for pairs "
-            "that are not pre-aligned");
-  args.option("output-transform", "FILE.h5", "composite ITK transform, fixed -> moving (initial/affine + field)");
-  args.option("output-inverse-transform", "FILE.h5", "composite ITK transform, moving -> fixed");
-  args.flag("fixed-point-inverse",
-            "invert by fixed-point iteration even for a diffeomorphic model (default: its exact inverse)");
-  args.option("fixed-mask",
-              "IMAGE",
-              "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
-  args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
-  addInputCheckOptions(args);
-  addModelOptions(args);
-  if (!args.parse(argc, argv, 2))
-    return 0;
   args.require({ "fixed", "moving" });
+  nlohmann::json result = nlohmann::json::object();
   // ANTs' naming under --output-prefix P; an explicit flag names its own file.
   const std::string prefix = args.get("output-prefix", "");
   auto outputPath = [&](const std::string & flag, const std::string & antsName, bool wanted) {
@@ -496,7 +466,7 @@ registerCommand(int argc, char * argv[])
     throw UsageError("give --affine or --initial-transform, not both");
   cli::checkOutputFiles(outputFiles, registrationInputPaths(args));
 
-  auto model = makeModel(args);
+  itk::SHMoARegModel * model = loadModel();
   const RegistrationInputs inputs = readRegistrationInputs(args);
   const ImageType::Pointer fixed = inputs.fixed;
   const ImageType::Pointer moving = inputs.moving;
@@ -643,6 +613,7 @@ registerCommand(int argc, char * argv[])
                                      { "warnings", inputs.warnings },
                                      { "seconds", seconds } };
     metricsJson = metrics.dump(2) + "\n";
+    result = metrics;
   }
   if (!metricsPath.empty())
   {
@@ -654,6 +625,297 @@ registerCommand(int argc, char * argv[])
   for (const auto & path : written)
     std::cout << " " << path;
   std::cout << "\n";
+  result["seconds"] = seconds;
+  return result;
+}
+
+// shmoareg register --pairs PAIRS.csv --output-dir DIR [--shard I/N]: one model load for every
+// pair of the list (or of this shard), each pair's outputs under DIR/PREFIX/ with ANTs' names and
+// a Done.json written last; a pair whose Done.json exists is skipped (a rerun finishes what an
+// interrupted one left); a failed pair is reported and the rest go on; a summary CSV and JSON of
+// every pair of the shard. Exit 1 if any pair failed.
+int
+registerPairList(const ArgumentParser & args)
+{
+  if (!args.has("pairs") || !args.has("output-dir"))
+    throw UsageError("--pairs and --output-dir go together (--shard needs both)");
+  for (const char * option : { "fixed",
+                               "moving",
+                               "moving-labels",
+                               "fixed-labels",
+                               "fixed-mask",
+                               "moving-mask",
+                               "output-field",
+                               "output-warped",
+                               "output-inverse-field",
+                               "output-prefix",
+                               "output-warped-labels",
+                               "output-metrics",
+                               "output-transform",
+                               "output-inverse-transform" })
+    if (args.has(option))
+      throw UsageError(std::string("--") + option +
+                       " names one pair's file: with --pairs the list's columns give the inputs and each pair's "
+                       "outputs go to DIR/PREFIX/");
+  cli::Shard shard;
+  if (args.has("shard"))
+  {
+    try
+    {
+      shard = cli::parseShard(args.get("shard"));
+    }
+    catch (const std::invalid_argument & error)
+    {
+      throw UsageError(error.what());
+    }
+  }
+  // What each pair writes: the full field and the warped image (and labels and metrics when the
+  // list has labels) unless --pair-outputs says otherwise.
+  std::set<std::string> wanted;
+  {
+    std::stringstream list(args.get("pair-outputs", "field,warped,labels,metrics"));
+    for (std::string item; std::getline(list, item, ',');)
+    {
+      const std::set<std::string> known{ "field", "warped", "labels", "metrics", "inverse", "transforms", "ants" };
+      if (!known.count(item))
+        throw UsageError("--pair-outputs takes field, warped, labels, metrics, inverse, transforms and ants, got '" +
+                         item + "'");
+      wanted.insert(item);
+    }
+    if (wanted.empty() || (wanted.size() == 1 && wanted.count("metrics")))
+      throw UsageError("--pair-outputs needs an image or transform output (field, warped, labels, inverse, "
+                       "transforms or ants)");
+  }
+  const std::vector<cli::PairEntry> pairs = cli::readPairList(args.get("pairs"));
+  const std::filesystem::path folder = args.get("output-dir");
+  std::filesystem::create_directories(folder);
+  std::vector<const cli::PairEntry *> mine;
+  for (size_t i = 0; i < pairs.size(); ++i)
+    if (shard.contains(i))
+      mine.push_back(&pairs[i]);
+  const std::string suffix =
+    shard.count > 1 ? "-shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) : "";
+
+  itk::SHMoARegModel::Pointer model;
+  const auto loadModel = [&]() {
+    if (!model)
+      model = makeModel(args);
+    return model.GetPointer();
+  };
+  nlohmann::json rows = nlohmann::json::array();
+  size_t failed = 0, registered = 0;
+  double registrationSeconds = 0.0;
+  for (size_t k = 0; k < mine.size(); ++k)
+  {
+    const cli::PairEntry & pair = *mine[k];
+    const std::filesystem::path pairFolder = folder / pair.name;
+    const std::string done = (pairFolder / "Done.json").string();
+    const std::string counter = "[" + std::to_string(k + 1) + "/" + std::to_string(mine.size()) + "] " + pair.name;
+    nlohmann::json row = { { "name", pair.name }, { "fixed", pair.fixed }, { "moving", pair.moving } };
+    if (std::filesystem::exists(done))
+    {
+      std::ifstream in(done);
+      row = nlohmann::json::parse(in, nullptr, false);
+      if (!row.is_discarded())
+      {
+        row["status"] = "done earlier";
+        rows.push_back(row);
+        std::cout << counter << ": complete (" << done << "), skipped" << std::endl;
+        continue;
+      }
+      row = { { "name", pair.name }, { "fixed", pair.fixed }, { "moving", pair.moving } }; // unreadable: redo
+    }
+    std::cout << counter << ": " << pair.fixed << " <- " << pair.moving << std::endl;
+    ArgumentParser pairArgs = args;
+    for (const char * option : { "pairs", "output-dir", "shard" })
+      pairArgs.unset(option);
+    pairArgs.unset("pair-outputs");
+    pairArgs.set("fixed", pair.fixed);
+    pairArgs.set("moving", pair.moving);
+    const auto in = [&](const char * name) { return (pairFolder / name).string(); };
+    if (wanted.count("field"))
+      pairArgs.set("output-field", in("Field.nii.gz"));
+    if (wanted.count("warped"))
+      pairArgs.set("output-warped", in("Warped.nii.gz"));
+    if (wanted.count("inverse"))
+      pairArgs.set("output-inverse-field", in("InverseField.nii.gz"));
+    if (wanted.count("transforms"))
+    {
+      pairArgs.set("output-transform", in("Composite.h5"));
+      pairArgs.set("output-inverse-transform", in("InverseComposite.h5"));
+    }
+    if (wanted.count("ants"))
+      pairArgs.set("output-prefix", (pairFolder / "").string());
+    if (!pair.movingLabels.empty() && (wanted.count("labels") || wanted.count("metrics")))
+      pairArgs.set("moving-labels", pair.movingLabels);
+    if (!pair.movingLabels.empty() && wanted.count("labels"))
+      pairArgs.set("output-warped-labels", in("WarpedLabels.nii.gz"));
+    if (!pair.fixedLabels.empty() && !pair.movingLabels.empty() && wanted.count("metrics"))
+    {
+      pairArgs.set("fixed-labels", pair.fixedLabels);
+      pairArgs.set("output-metrics", in("Metrics.json"));
+    }
+    if (!pair.fixedMask.empty())
+      pairArgs.set("fixed-mask", pair.fixedMask);
+    if (!pair.movingMask.empty())
+      pairArgs.set("moving-mask", pair.movingMask);
+    try
+    {
+      std::filesystem::create_directories(pairFolder);
+      const nlohmann::json metrics = registerOnePair(pairArgs, loadModel);
+      for (const char * key : { "seconds", "dice_before", "dice", "assd_mm_before", "assd_mm", "folding_percent" })
+        if (metrics.contains(key))
+          row[key] = metrics[key];
+      row["status"] = "ok";
+      cli::AtomicOutputs marker;
+      marker.writeText(row.dump(2) + "\n", done);
+      marker.commit();
+      ++registered;
+      registrationSeconds += metrics.value("seconds", 0.0);
+    }
+    catch (const itk::ExceptionObject & error)
+    {
+      row["status"] = "failed";
+      row["error"] = error.GetDescription();
+    }
+    catch (const std::exception & error)
+    {
+      row["status"] = "failed";
+      row["error"] = messageWithoutTrace(error);
+    }
+    if (row["status"] == "failed" && std::filesystem::is_empty(pairFolder))
+      std::filesystem::remove(pairFolder); // nothing was written for it
+    rows.push_back(row);
+    std::ostringstream line;
+    line << counter << ": " << row["status"].get<std::string>();
+    if (row["status"] == "failed")
+    {
+      ++failed;
+      line << ": " << row["error"].get<std::string>();
+      std::cerr << "shmoareg: " << pair.name << " failed: " << row["error"].get<std::string>() << "\n";
+    }
+    else
+    {
+      line << std::fixed << std::setprecision(2) << " in " << row["seconds"].get<double>() << " s";
+      if (row.contains("dice"))
+        line << ", Dice " << std::setprecision(3) << row["dice_before"].get<double>() << " -> "
+             << row["dice"].get<double>();
+    }
+    const size_t left = mine.size() - k - 1;
+    if (registered > 0 && left > 0)
+    {
+      const auto eta = static_cast<long>(registrationSeconds / registered * left + 0.5);
+      line << "; ETA " << eta / 3600 << ":" << std::setw(2) << std::setfill('0') << eta / 60 % 60 << ":" << std::setw(2)
+           << eta % 60;
+    }
+    std::cout << line.str() << std::endl;
+  }
+
+  // The summary of this run's pairs (this shard's, when sharded).
+  const std::vector<std::string> columns{ "name",    "fixed",           "moving", "status",
+                                          "seconds", "dice_before",     "dice",   "assd_mm_before",
+                                          "assd_mm", "folding_percent", "error" };
+  std::ostringstream csv;
+  csv << std::setprecision(9);
+  for (size_t c = 0; c < columns.size(); ++c)
+    csv << (c ? "," : "") << columns[c];
+  csv << "\n";
+  for (const auto & row : rows)
+  {
+    for (size_t c = 0; c < columns.size(); ++c)
+    {
+      csv << (c ? "," : "");
+      if (!row.contains(columns[c]))
+        continue;
+      const nlohmann::json & value = row[columns[c]];
+      if (value.is_number())
+        csv << value.get<double>();
+      else
+      {
+        std::string text = value.get<std::string>(), quoted;
+        for (const char ch : text)
+          quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        csv << '"' << quoted << '"';
+      }
+    }
+    csv << "\n";
+  }
+  const nlohmann::json summary = { { "pairs_in_list", pairs.size() },
+                                   { "shard", { { "index", shard.index }, { "count", shard.count } } },
+                                   { "registered", registered },
+                                   { "failed", failed },
+                                   { "done_earlier", rows.size() - registered - failed },
+                                   { "pairs", rows } };
+  cli::AtomicOutputs outputs;
+  const std::string csvPath = (folder / ("summary" + suffix + ".csv")).string();
+  const std::string jsonPath = (folder / ("summary" + suffix + ".json")).string();
+  outputs.writeText(csv.str(), csvPath);
+  outputs.writeText(summary.dump(2) + "\n", jsonPath);
+  outputs.commit();
+  std::cout << registered << " registered, " << failed << " failed, " << rows.size() - registered - failed
+            << " done earlier, of " << mine.size() << " pairs" << (shard.count > 1 ? " in this shard" : "")
+            << "; summary: " << csvPath << ", " << jsonPath << "\n";
+  return failed ? 1 : 0;
+}
+int
+registerCommand(int argc, char * argv[])
+{
+  ArgumentParser args("register", "Registers a moving image to a fixed image (any format ITK reads).");
+  args.option("fixed", "IMAGE", "fixed image");
+  args.option("moving", "IMAGE", "moving image");
+  args.option("output-field", "FILE", "displacement field: ITK's physical convention on the fixed grid (mm)");
+  args.option("output-warped", "FILE", "moving image warped onto the fixed grid");
+  args.option("output-inverse-field", "FILE", "inverse field on the moving grid (moving -> fixed, mm)");
+  args.option("output-prefix",
+              "P",
+              "ANTs' names (docs/training.md): P0GenericAffine.mat (with an affine), P1Warp.nii.gz, "
+              "P1InverseWarp.nii.gz, PComposite.h5, PInverseComposite.h5, PWarped.nii.gz, "
+              "PWarpedLabels.nii.gz, PMetrics.json");
+  args.option("moving-labels", "IMAGE", "moving label map (integer values)");
+  args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
+  args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
+  args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
+  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  args.option("network-fov",
+              "X,Y,Z|image",
+              "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
+              "field of view, else the whole image; image: the whole image)");
+  addRefinementOptions(args);
+  addInitialTransformOption(args);
+  args.flag("affine",
+            "affine pre-alignment first (ITK ImageRegistrationMethodv4, Mattes MI, 3 levels), for pairs "
+            "that are not pre-aligned");
+  args.option("output-transform", "FILE.h5", "composite ITK transform, fixed -> moving (initial/affine + field)");
+  args.option("output-inverse-transform", "FILE.h5", "composite ITK transform, moving -> fixed");
+  args.flag("fixed-point-inverse",
+            "invert by fixed-point iteration even for a diffeomorphic model (default: its exact inverse)");
+  args.option("fixed-mask",
+              "IMAGE",
+              "fixed mask (non-zero inside): restricts instance optimisation's similarity and the metrics");
+  args.option("moving-mask", "IMAGE", "moving mask (non-zero inside): restricts instance optimisation's similarity");
+  args.option("pairs",
+              "PAIRS.csv",
+              "register every row (columns fixed,moving[,moving_labels,fixed_labels,fixed_mask,moving_mask,prefix]) "
+              "with one model load; outputs under --output-dir");
+  args.option("output-dir", "DIR", "with --pairs: each pair's outputs (ANTs' names) in DIR/PREFIX/, and a summary");
+  args.option("shard", "I/N", "with --pairs: only every N-th pair starting at pair I (0-based), e.g. a job array's");
+  args.option("pair-outputs",
+              "LIST",
+              "with --pairs: what each pair writes in DIR/PREFIX/, of field (Field.nii.gz), warped, labels, "
+              "metrics, inverse, transforms (Composite.h5, InverseComposite.h5), ants (ANTs' set); default "
+              "field,warped,labels,metrics");
+  addInputCheckOptions(args);
+  addModelOptions(args);
+  if (!args.parse(argc, argv, 2))
+    return 0;
+  if (args.has("pairs") || args.has("output-dir") || args.has("shard") || args.has("pair-outputs"))
+    return registerPairList(args);
+  itk::SHMoARegModel::Pointer model;
+  registerOnePair(args, [&]() {
+    if (!model)
+      model = makeModel(args);
+    return model.GetPointer();
+  });
   return 0;
 }
 

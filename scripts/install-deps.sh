@@ -22,6 +22,8 @@ packages=(
                                      # the wrapped ITK tree and the Python wrapping
                                      # (scripts/build-itk.sh --wrap-python; dpkg-dev: apt-get source)
   python3-torch                      # the Python tests run with PyTorch importable too (issue 19)
+  python3-venv                       # the pinned torch wheel's environment (LibTorch 2.x build)
+  clang libclang-rt-14-dev           # the sanitised build and libFuzzer (scripts/sanitize-and-fuzz.sh)
 )
 
 missing=()

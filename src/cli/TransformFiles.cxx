@@ -9,11 +9,14 @@
 #include "itkImageRegionIterator.h"
 #include "itkInvertDisplacementFieldImageFilter.h"
 #include "itkMatlabTransformIOFactory.h"
+#include "itkObjectFactoryBase.h"
+#include "itkTransformFactoryBase.h"
 #include "itkTransformFileReader.h"
 #include "itkTxtTransformIOFactory.h"
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <mutex>
 #include <stdexcept>
 
@@ -34,10 +37,87 @@ endsWith(const std::string & text, const std::string & suffix)
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// ITK's text transform reader ignores a line with an unknown tag and applies Parameters to the
+// last transform it created, which for a composite's own line is undefined behaviour (ITK 5.2
+// indexes the composite's empty transform queue; FuzzTransformFile found it with a misspelt
+// "Transform" tag). So a .txt/.tfm file is checked first: only comments and the tags ITK writes,
+// and parameters only after a transform that takes them.
+void
+checkTextTransformFile(const std::string & path, const std::string & what)
+{
+  std::ifstream in(path);
+  std::string line, current;
+  size_t lineNumber = 0, transforms = 0;
+  while (std::getline(in, line))
+  {
+    ++lineNumber;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#')
+      continue;
+    const std::string where = "the " + what + " '" + path + "' line " + std::to_string(lineNumber) + ": ";
+    const size_t colon = line.find(':');
+    std::string tag = colon == std::string::npos ? std::string() : line.substr(first, colon - first);
+    tag.erase(tag.find_last_not_of(" \t") + 1);
+    if (tag == "Transform")
+    {
+      const size_t start = line.find_first_not_of(" \t", colon + 1);
+      current = start == std::string::npos ? std::string() : line.substr(start);
+      ++transforms;
+    }
+    else if (tag == "Parameters" || tag == "FixedParameters")
+    {
+      if (current.empty())
+        throw std::runtime_error(where + tag + " before any Transform line");
+      if (current.rfind("CompositeTransform", 0) == 0)
+        throw std::runtime_error(where + tag +
+                                 " of a CompositeTransform (its transforms follow it, each with "
+                                 "its own Transform line)");
+      // ITK's transforms do not all check the count (Euler3DTransform reads past a short list:
+      // FuzzTransformFile): every value must be a number and, for a transform of a fixed
+      // parameter count, the count must match.
+      std::istringstream values(line.substr(colon + 1));
+      size_t count = 0;
+      for (std::string item; values >> item; ++count)
+      {
+        char * end = nullptr;
+        std::strtod(item.c_str(), &end);
+        if (end == item.c_str() || *end != '\0')
+          throw std::runtime_error(where + "'" + item + "' in " + tag + " is not a number");
+      }
+      std::string type = current;
+      const size_t precision = type.find("_float_");
+      if (precision != std::string::npos)
+        type.replace(precision, 7, "_double_");
+      const bool variableCount = type.find("BSpline") != std::string::npos ||
+                                 type.find("DisplacementField") != std::string::npos ||
+                                 type.find("VelocityField") != std::string::npos;
+      if (tag == "Parameters" && !variableCount)
+      {
+        itk::TransformFactoryBase::RegisterDefaultTransforms(); // what ITK's reader does before creating one
+        const itk::LightObject::Pointer instance = itk::ObjectFactoryBase::CreateInstance(type.c_str());
+        if (instance)
+          instance->UnRegister(); // CreateInstance returns one reference too many (ITK's own reader does this too)
+        const auto * transform = dynamic_cast<const itk::TransformBaseTemplate<double> *>(instance.GetPointer());
+        if (transform && transform->GetNumberOfParameters() != count)
+          throw std::runtime_error(where + std::to_string(count) + " parameters for a " + current + ", which has " +
+                                   std::to_string(transform->GetNumberOfParameters()));
+      }
+    }
+    else if (tag != "ComponentTransformFile")
+      throw std::runtime_error(where + "not a transform file line (ITK's text transforms hold '#' comments and "
+                                       "Transform:, Parameters: and FixedParameters: lines)");
+  }
+  if (transforms == 0)
+    throw std::runtime_error("the " + what + " '" + path + "' holds no Transform line: not an ITK transform file");
+}
+
 TransformType::Pointer
 readTransformFile(const std::string & path, const std::string & what)
 {
   registerTransformIO();
+  const std::string lower = lowerCase(path);
+  if (endsWith(lower, ".txt") || endsWith(lower, ".tfm"))
+    checkTextTransformFile(path, what);
   auto reader = itk::TransformFileReaderTemplate<double>::New();
   reader->SetFileName(path);
   try

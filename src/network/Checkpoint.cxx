@@ -1,5 +1,9 @@
 #include "Checkpoint.h"
 
+#include <zlib.h>
+
+#include <iterator>
+
 #include <cstdio>
 #include <fstream>
 
@@ -45,11 +49,79 @@ fileReadable(const std::string & path)
   return in.good();
 }
 
+uint32_t
+littleEndian(const std::string & bytes, size_t at, size_t width)
+{
+  uint32_t value = 0;
+  for (size_t i = 0; i < width; ++i)
+    value |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+  return value;
+}
+
+// LibTorch's loader crashes on some damaged archives (a flipped bit in the TorchScript code
+// entry segfaulted inside torch::jit's parser: FuzzCheckpoint), and it does not check the zip
+// entries' CRC-32. So every stored entry's checksum is verified first, with zlib's crc32.
+// Archives this reader cannot follow (zip64, compressed entries) are left to LibTorch.
+void
+verifyArchiveChecksums(const std::string & path)
+{
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto damaged = [&path](const std::string & what) {
+    return CheckpointError("model file '" + path + "' is damaged (" + what + ")");
+  };
+  // The end-of-central-directory record: 22 bytes and a comment of up to 65535.
+  size_t end = std::string::npos;
+  for (size_t at = bytes.size() >= 22 ? bytes.size() - 22 : std::string::npos;
+       at != std::string::npos && bytes.size() - at <= 22 + 65535;
+       at = at == 0 ? std::string::npos : at - 1)
+    if (littleEndian(bytes, at, 4) == 0x06054b50)
+    {
+      end = at;
+      break;
+    }
+  if (end == std::string::npos)
+    return; // not a zip archive: LibTorch says so
+  const uint32_t entries = littleEndian(bytes, end + 10, 2);
+  const uint32_t directory = littleEndian(bytes, end + 16, 4);
+  if (entries == 0xFFFF || directory == 0xFFFFFFFF)
+    return; // zip64
+  size_t at = directory;
+  for (uint32_t e = 0; e < entries; ++e)
+  {
+    if (at + 46 > bytes.size() || littleEndian(bytes, at, 4) != 0x02014b50)
+      throw damaged("its zip directory is broken");
+    const uint32_t method = littleEndian(bytes, at + 10, 2);
+    const uint32_t crc = littleEndian(bytes, at + 16, 4);
+    const uint32_t size = littleEndian(bytes, at + 20, 4);
+    const size_t nameLength = littleEndian(bytes, at + 28, 2);
+    const size_t extraLength = littleEndian(bytes, at + 30, 2);
+    const size_t commentLength = littleEndian(bytes, at + 32, 2);
+    const size_t local = littleEndian(bytes, at + 42, 4);
+    if (at + 46 + nameLength > bytes.size())
+      throw damaged("its zip directory is broken");
+    const std::string name = bytes.substr(at + 46, nameLength);
+    at += 46 + nameLength + extraLength + commentLength;
+    if (method != 0 || size == 0xFFFFFFFF || local == 0xFFFFFFFF)
+      continue;
+    if (local + 30 > bytes.size() || littleEndian(bytes, local, 4) != 0x04034b50)
+      throw damaged("the entry '" + name + "' is not where the directory says");
+    const size_t data = local + 30 + littleEndian(bytes, local + 26, 2) + littleEndian(bytes, local + 28, 2);
+    if (data + size > bytes.size())
+      throw damaged("the entry '" + name + "' runs past the end of the file");
+    const auto computed =
+      static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef *>(bytes.data() + data), static_cast<uInt>(size)));
+    if (computed != crc)
+      throw damaged("the entry '" + name + "' fails its checksum");
+  }
+}
+
 torch::serialize::InputArchive
 openArchive(const std::string & path)
 {
   if (!fileReadable(path))
     throw CheckpointError("cannot read model file '" + path + "'");
+  verifyArchiveChecksums(path);
   torch::serialize::InputArchive archive;
   try
   {

@@ -1,5 +1,7 @@
 #include "NetworkConfig.h"
 
+#include "JsonValues.h"
+
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
@@ -224,37 +226,37 @@ NetworkConfig::fromJson(const std::string & text)
       else if (key == "shmoe")
         c.spatialHeterogeneousMoE = v.get<bool>();
       else if (key == "cascades")
-        c.cascades = v.get<int>();
+        c.cascades = jsonInteger<int>(v, key);
       else if (key == "diffeomorphic")
         c.diffeomorphic = v.get<bool>();
       else if (key == "integration_steps")
-        c.integrationSteps = v.get<int>();
+        c.integrationSteps = jsonInteger<int>(v, key);
       else if (key == "patch_size")
-        c.patchSize = v.get<int>();
+        c.patchSize = jsonInteger<int>(v, key);
       else if (key == "embed_dim")
-        c.embedDim = v.get<int>();
+        c.embedDim = jsonInteger<int>(v, key);
       else if (key == "depths")
-        c.depths = v.get<std::vector<int>>();
+        c.depths = jsonIntegerList<int>(v, key);
       else if (key == "heads")
-        c.heads = v.get<std::vector<int>>();
+        c.heads = jsonIntegerList<int>(v, key);
       else if (key == "window")
-        c.window = v.get<std::array<int, 3>>();
+        c.window = jsonIntegerArray<int, 3>(v, key);
       else if (key == "mlp_ratio")
-        c.mlpRatio = v.get<double>();
+        c.mlpRatio = jsonNumber(v, key);
       else if (key == "drop_path")
-        c.dropPath = v.get<double>();
+        c.dropPath = jsonNumber(v, key);
       else if (key == "moa_experts")
-        c.moaExperts = v.get<int>();
+        c.moaExperts = jsonInteger<int>(v, key);
       else if (key == "moa_top_k")
-        c.moaTopK = v.get<int>();
+        c.moaTopK = jsonInteger<int>(v, key);
       else if (key == "conv_encoder_channels")
-        c.convEncoderChannels = v.get<std::vector<int>>();
+        c.convEncoderChannels = jsonIntegerList<int>(v, key);
       else if (key == "decoder_channels")
-        c.decoderChannels = v.get<std::vector<int>>();
+        c.decoderChannels = jsonIntegerList<int>(v, key);
       else if (key == "expert_kernels")
-        c.expertKernels = v.get<std::vector<int>>();
+        c.expertKernels = jsonIntegerList<int>(v, key);
       else if (key == "in_channels")
-        c.inChannels = v.get<int>();
+        c.inChannels = jsonInteger<int>(v, key);
       else
         throw std::invalid_argument("unknown network configuration field '" + key + "'");
     }

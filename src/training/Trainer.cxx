@@ -5,6 +5,7 @@
 #include "FieldIntegration.h"
 #include "ImageFiles.h"
 #include "ImageTensorBridge.h"
+#include "JsonValues.h"
 #include "SpatialTransformer.h"
 #include "itkSHMoARegNetworkGrid.h"
 
@@ -186,16 +187,17 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
       else if (k == "data")
         o.data = v.get<std::string>();
       else if (k == "grid")
-        o.grid =
-          v.is_number() ? std::array<int, 3>{ v.get<int>(), v.get<int>(), v.get<int>() } : v.get<std::array<int, 3>>();
+        o.grid = v.is_number()
+                   ? std::array<int, 3>{ jsonInteger<int>(v, k), jsonInteger<int>(v, k), jsonInteger<int>(v, k) }
+                   : jsonIntegerArray<int, 3>(v, k);
       else if (k == "centre_crop_mm")
-        o.centreCropMm = v.get<std::array<double, 3>>();
+        o.centreCropMm = jsonNumberArray<3>(v, k);
       else if (k == "box_centre")
         o.boxCentre = v.get<std::string>();
       else if (k == "iterations")
-        o.iterations = v.get<int64_t>();
+        o.iterations = jsonInteger<int64_t>(v, k);
       else if (k == "learning_rate")
-        o.learningRate = v.get<double>();
+        o.learningRate = jsonNumber(v, k);
       else if (k == "lr_schedule")
       {
         o.learningRateSchedule = v.get<std::string>();
@@ -203,21 +205,21 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
           throw std::invalid_argument("lr_schedule must be constant or cosine, got '" + o.learningRateSchedule + "'");
       }
       else if (k == "warmup_iterations")
-        o.warmupIterations = v.get<int64_t>();
+        o.warmupIterations = jsonInteger<int64_t>(v, k);
       else if (k == "min_learning_rate")
-        o.minLearningRate = v.get<double>();
+        o.minLearningRate = jsonNumber(v, k);
       else if (k == "initial_model")
         o.initialModel = v.get<std::string>();
       else if (k == "lambda_dice")
-        o.weights.dice = v.get<double>();
+        o.weights.dice = jsonNumber(v, k);
       else if (k == "dice_labels_per_iteration")
-        o.diceLabelsPerIteration = v.get<int64_t>();
+        o.diceLabelsPerIteration = jsonInteger<int64_t>(v, k);
       else if (k == "lambda_known_field")
-        o.weights.knownField = v.get<double>();
+        o.weights.knownField = jsonNumber(v, k);
       else if (k == "lambda_r")
-        o.weights.regularization = v.get<double>();
+        o.weights.regularization = jsonNumber(v, k);
       else if (k == "lambda_rc")
-        o.weights.routing = v.get<double>();
+        o.weights.routing = jsonNumber(v, k);
       else if (k == "similarity")
       {
         const std::string s = v.get<std::string>();
@@ -226,19 +228,19 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
         o.weights.similarity = s == "mse" ? Similarity::MeanSquaredError : Similarity::LocalNormalizedCrossCorrelation;
       }
       else if (k == "validation_interval")
-        o.validationInterval = v.get<int64_t>();
+        o.validationInterval = jsonInteger<int64_t>(v, k);
       else if (k == "checkpoint_interval")
-        o.checkpointInterval = v.get<int64_t>();
+        o.checkpointInterval = jsonInteger<int64_t>(v, k);
       else if (k == "log_interval")
-        o.logInterval = v.get<int64_t>();
+        o.logInterval = jsonInteger<int64_t>(v, k);
       else if (k == "validation_pairs")
-        o.validationPairs = v.get<size_t>();
+        o.validationPairs = jsonInteger<size_t>(v, k);
       else if (k == "output")
         o.output = v.get<std::string>();
       else if (k == "seed")
-        o.seed = v.get<uint64_t>();
+        o.seed = jsonInteger<uint64_t>(v, k);
       else if (k == "threads")
-        o.threads = v.get<int>();
+        o.threads = jsonInteger<int>(v, k);
       else if (k == "device")
         o.device = v.get<std::string>();
       else if (k == "synthetic")
@@ -255,39 +257,39 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
           else if (n == "anisotropic")
             s.anisotropic = x.get<bool>();
           else if (n == "spacing")
-            s.spacing = x.get<double>();
+            s.spacing = jsonNumber(x, n);
           else if (n == "train")
-            s.train = x.get<size_t>();
+            s.train = jsonInteger<size_t>(x, n);
           else if (n == "val")
-            s.val = x.get<size_t>();
+            s.val = jsonInteger<size_t>(x, n);
           else if (n == "test")
-            s.test = x.get<size_t>();
+            s.test = jsonInteger<size_t>(x, n);
           else if (n == "seed")
-            s.seed = x.get<uint64_t>();
+            s.seed = jsonInteger<uint64_t>(x, n);
           else if (n == "control_points")
-            s.controlPoints = x.get<int>();
+            s.controlPoints = jsonInteger<int>(x, n);
           else if (n == "velocity_std")
-            s.velocityStd = x.get<double>();
+            s.velocityStd = jsonNumber(x, n);
           else if (n == "rotation_degrees")
-            s.rotationDegrees = x.get<double>();
+            s.rotationDegrees = jsonNumber(x, n);
           else if (n == "scale")
-            s.scale = x.get<double>();
+            s.scale = jsonNumber(x, n);
           else if (n == "translation_mm")
-            s.translationMm = x.get<double>();
+            s.translationMm = jsonNumber(x, n);
           else if (n == "gamma_std")
-            s.gammaStd = x.get<double>();
+            s.gammaStd = jsonNumber(x, n);
           else if (n == "bias_std")
-            s.biasStd = x.get<double>();
+            s.biasStd = jsonNumber(x, n);
           else if (n == "noise_std")
-            s.noiseStd = x.get<double>();
+            s.noiseStd = jsonNumber(x, n);
           else if (n == "velocity_std_max")
-            s.velocityStdMax = x.get<double>();
+            s.velocityStdMax = jsonNumber(x, n);
           else if (n == "label_contrast_fraction")
-            s.labelContrastFraction = x.get<double>();
+            s.labelContrastFraction = jsonNumber(x, n);
           else if (n == "tissue_labels")
             s.tissueLabels = x.get<bool>();
           else if (n == "flip_fraction")
-            s.flipFraction = x.get<double>();
+            s.flipFraction = jsonNumber(x, n);
           else
             throw std::invalid_argument("unknown synthetic-data field '" + n + "'");
         }
@@ -608,7 +610,9 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     const std::string initialPreset = loadCompatibleWeightsInto(options.initialModel, network);
     network->to(device);
     const auto recorded = nlohmann::json::parse(provenance, nullptr, /*allow_exceptions=*/false);
-    start = recorded.is_object() && recorded.contains("iterations") ? recorded["iterations"].get<int64_t>() : 0;
+    start = recorded.is_object() && recorded.contains("iterations")
+              ? jsonInteger<int64_t>(recorded["iterations"], "the initial model's iterations")
+              : 0;
     if (start >= options.iterations)
       throw std::invalid_argument("the initial model '" + options.initialModel + "' has " + std::to_string(start) +
                                   " iterations already; ask for more than that in total");

@@ -177,6 +177,18 @@ expect 1 "initial transform 'unknown-type.txt' holds the transform type 'FooTran
 echo "$message" | grep -q "Currently registered" && { echo "FAIL: ITK's list of transforms reached the user"; exit 1; }
 expect 1 "initial transform 'unparsable-type.txt' is not a transform file ITK reads: the transform type 'Foo' is unknown" \
   --fixed image.mhd --moving image.mhd --initial-transform unparsable-type.txt "${both[@]}"
+# Text transforms that ITK 5.2's reader would misread (FuzzTransformFile: a misspelt tag made it
+# apply Parameters to a composite with no transforms, undefined behaviour): refused by line.
+printf '#Insight Transform File V1.0\n#Transform 0\nTransform: CompositeTransform_double_3_3\n#Transform 1\nTransfo : Euler3DTransform_double_3_3\nParameters: 0.1 0 0 1 2 3\nFixedParameters: 0 0 0 0\n' > misspelt-tag.txt
+expect 1 "initial transform 'misspelt-tag.txt' line 5: not a transform file line" \
+  --fixed image.mhd --moving image.mhd --initial-transform misspelt-tag.txt "${both[@]}"
+printf '#Insight Transform File V1.0\nParameters: 1 2 3\nTransform: TranslationTransform_double_3_3\n' > parameters-first.txt
+expect 1 "line 2: Parameters before any Transform line" \
+  --fixed image.mhd --moving image.mhd --initial-transform parameters-first.txt "${both[@]}"
+# Too few parameters for the type (ITK's Euler3DTransform read past them: FuzzTransformFile).
+printf '#Insight Transform File V1.0\nTransform: Euler3DTransform_double_3_3\nParameters: 1 2 3\nFixedParameters: 0 0 0 0\n' > short-euler.txt
+expect 1 "line 3: 3 parameters for a Euler3DTransform_double_3_3, which has 6" \
+  --fixed image.mhd --moving image.mhd --initial-transform short-euler.txt "${both[@]}"
 # A grid too small for the network: the model says so (not LibTorch's pooling check).
 expect 1 "smaller than the smallest grid this model accepts, 2^3" --grid 1 --fixed image.mhd --moving image.mhd "${both[@]}"
 # A constant image is registered with a warning, which metrics.json keeps.

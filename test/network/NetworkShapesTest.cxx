@@ -69,6 +69,12 @@ TEST(NetworkConfig, JsonRoundTripAndErrors)
   EXPECT_THROW(NetworkConfig::fromJson("{\"cascades\": 0}"), std::invalid_argument);
   EXPECT_THROW(NetworkConfig::fromJson("{\"unknown_field\": 1}"), std::invalid_argument);
   EXPECT_THROW(NetworkConfig::fromJson("not json"), std::invalid_argument);
+  // Numbers are read strictly (the fuzzer's 2.1e24 as an int was undefined behaviour).
+  EXPECT_THROW(NetworkConfig::fromJson("{\"embed_dim\": 2.1e24}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"embed_dim\": 48.5}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"depths\": [2, 2, 1e30, 2]}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"window\": [5, 6]}"), std::invalid_argument);
+  EXPECT_THROW(NetworkConfig::fromJson("{\"mlp_ratio\": \"four\"}"), std::invalid_argument);
   EXPECT_THROW(NetworkConfig::fromJson("{\"embed_dim\": 48, \"heads\": [5, 5, 5, 5], \"encoder\": \"swin\"}"),
                std::invalid_argument);
 }

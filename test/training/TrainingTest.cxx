@@ -441,6 +441,14 @@ TEST(TrainingOptions, ConfigurationErrors)
   EXPECT_THROW(applyTrainingOptions({ { "similarity", "mi" } }, o), std::invalid_argument);
   EXPECT_THROW(applyTrainingOptions({ { "no_such_field", 1 } }, o), std::invalid_argument);
   EXPECT_THROW(applyTrainingOptions({ { "grid", 4 } }, o), std::invalid_argument);
+  // Numbers are read strictly: no truncation, no value outside the field's type (the fuzzers'
+  // 5e30 as an unsigned count was undefined behaviour).
+  EXPECT_THROW(applyTrainingOptions({ { "iterations", 2.5 } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "validation_pairs", 5e30 } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "validation_pairs", -1 } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "threads", 3000000000LL } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "grid", { 48, 48 } } }, o), std::invalid_argument);
+  EXPECT_THROW(applyTrainingOptions({ { "synthetic", { { "train", 1e30 } } } }, o), std::invalid_argument);
   TrainingOptions misplaced; // (a refused value stays in the options it was applied to)
   EXPECT_THROW(applyTrainingOptions({ { "box_centre", "brain" } }, misplaced), std::invalid_argument);
   applyTrainingOptions({ { "grid", 48 }, { "similarity", "ncc" }, { "lambda_r", 0.1 } }, o);

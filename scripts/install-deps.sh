@@ -23,6 +23,7 @@ packages=(
                                      # (scripts/build-itk.sh --wrap-python; dpkg-dev: apt-get source)
   python3-torch                      # the Python tests run with PyTorch importable too (issue 19)
   python3-venv                       # the pinned torch wheel's environment (LibTorch 2.x build)
+  libgloo-dev                        # Gloo's headers for c10d's ProcessGroupGloo (distributed training)
   clang libclang-rt-14-dev           # the sanitised build and libFuzzer (scripts/sanitize-and-fuzz.sh)
 )
 

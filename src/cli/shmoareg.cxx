@@ -939,9 +939,16 @@ trainCommand(int argc, char * argv[])
   args.option("threads", "N", "LibTorch threads");
   args.option("device", "cpu|cuda|auto", "where to train (default cpu)");
   args.flag("resume", "continue exactly from OUTPUT/checkpoint.pt");
+  args.option("pairs-per-iteration", "N", "pairs whose gradients are averaged per iteration (default 1; per rank)");
+  args.option("world-size", "N", "processes training together (default: $WORLD_SIZE, else 1)");
+  args.option("rank", "R", "this process's rank, 0 to N-1 (default: $RANK)");
+  args.option("master-addr", "HOST", "rank 0's address (default: $MASTER_ADDR, else 127.0.0.1)");
+  args.option("master-port", "PORT", "rank 0's store port (default: $MASTER_PORT, else 29500)");
+  args.option("distributed-timeout", "SECONDS", "how long a rank waits for the others before stopping (default 300)");
   if (!args.parse(argc, argv, 2))
     return 0;
   training::TrainingOptions options;
+  training::DistributedSettings distributed;
   try
   {
     if (args.has("config"))
@@ -960,7 +967,8 @@ trainCommand(int argc, char * argv[])
                                                                      { "checkpoint-interval", "checkpoint_interval" },
                                                                      { "grid", "grid" },
                                                                      { "seed", "seed" },
-                                                                     { "threads", "threads" } };
+                                                                     { "threads", "threads" },
+                                                                     { "pairs-per-iteration", "pairs_per_iteration" } };
     for (const auto & s : integers)
       if (args.has(s.first))
         overrides[s.second] = args.getInt(s.first, 0);
@@ -971,12 +979,25 @@ trainCommand(int argc, char * argv[])
       if (args.has(s.first))
         overrides[s.second] = args.getDouble(s.first, 0.0);
     training::applyTrainingOptions(overrides, options);
+    // torchrun's (or Slurm's) environment, then the flags over it.
+    distributed = training::distributedSettingsFromEnvironment();
+    if (args.has("world-size"))
+      distributed.worldSize = args.getInt("world-size", 1);
+    if (args.has("rank"))
+      distributed.rank = args.getInt("rank", 0);
+    if (args.has("master-addr"))
+      distributed.masterAddress = args.get("master-addr");
+    if (args.has("master-port"))
+      distributed.masterPort = args.getInt("master-port", 0);
+    if (args.has("distributed-timeout"))
+      distributed.timeoutSeconds = args.getDouble("distributed-timeout", 0.0);
+    training::checkDistributedSettings(distributed);
   }
   catch (const std::invalid_argument & error)
   {
     throw UsageError(error.what());
   }
-  const training::TrainingResult result = training::train(options, args.has("resume"), std::cout);
+  const training::TrainingResult result = training::train(options, args.has("resume"), std::cout, distributed);
   return result.interrupted ? 130 : 0;
 }
 

@@ -107,6 +107,111 @@ formatDuration(double seconds)
   return out.str();
 }
 
+// One source of training pairs: its shard of the ordered pairs, its sampler, and the LibTorch
+// random state its forward passes draw from.
+struct PairStream
+{
+  int64_t index = 0;
+  std::vector<size_t> pairs;
+  std::mt19937_64 sampler;
+  torch::Tensor randomState;
+};
+
+uint64_t
+streamSeed(uint64_t seed, int64_t stream)
+{
+  return seed + static_cast<uint64_t>(stream) * 0x9E3779B97F4A7C15ULL;
+}
+
+// Checkpoint names: stream 0 keeps the names a single-stream checkpoint has always had.
+std::string
+streamKey(const std::string & name, int64_t stream)
+{
+  return stream == 0 ? name : name + "_" + std::to_string(stream);
+}
+
+void
+addLossValues(LossValues & sum, const LossValues & v, double weight)
+{
+  sum.total += weight * v.total;
+  sum.similarity += weight * v.similarity;
+  sum.smoothness += weight * v.smoothness;
+  sum.routing += weight * v.routing;
+  sum.moaLoadBalance += weight * v.moaLoadBalance;
+  sum.moaRouterZ += weight * v.moaRouterZ;
+  sum.dice += weight * v.dice;
+  sum.knownField += weight * v.knownField;
+}
+
+// Copies a flat tensor (the parameters' or gradients' concatenation) back into the parameters
+// or into their gradients.
+void
+copyFlatInto(const torch::Tensor & flat, const std::vector<torch::Tensor> & parameters, bool gradients)
+{
+  torch::NoGradGuard noGrad;
+  int64_t offset = 0;
+  for (const auto & p : parameters)
+  {
+    const int64_t n = p.numel();
+    const torch::Tensor part = flat.slice(0, offset, offset + n).view_as(p).to(p.device());
+    if (gradients)
+      p.grad().copy_(part);
+    else
+      p.detach().copy_(part);
+    offset += n;
+  }
+}
+
+// Two checksums of the weights' bits, exact whatever the order of summation (integer sums of
+// the float32 bit patterns, kept below 2^40 so that a double carries them exactly).
+std::pair<double, double>
+weightChecksums(const std::vector<torch::Tensor> & parameters)
+{
+  torch::NoGradGuard noGrad;
+  constexpr int64_t mask = (int64_t{ 1 } << 40) - 1;
+  int64_t first = 0, second = 0;
+  for (const auto & p : parameters)
+  {
+    const torch::Tensor bits =
+      p.detach().to(torch::kCPU, torch::kFloat32).contiguous().view(torch::kInt32).to(torch::kInt64);
+    first = (first + (bits.sum().item<int64_t>() & mask)) & mask;
+    second =
+      (second + ((bits.bitwise_and(0xFFFF) * torch::div(bits, 65536, "floor")).sum().item<int64_t>() & mask)) & mask;
+  }
+  return { static_cast<double>(first), static_cast<double>(second) };
+}
+
+// Every rank's strings to every rank: each rank fills its own entries (the others empty), and
+// two sums (the lengths, then the bytes) assemble them.
+void
+gatherStrings(DistributedGroup & group, std::vector<std::string> & strings, const std::string & what)
+{
+  const int64_t count = static_cast<int64_t>(strings.size());
+  torch::Tensor lengths = torch::zeros({ count }, torch::kInt64);
+  for (int64_t i = 0; i < count; ++i)
+    lengths[i] = static_cast<int64_t>(strings[static_cast<size_t>(i)].size());
+  group.sum(lengths, what);
+  std::vector<int64_t> offsets(static_cast<size_t>(count) + 1, 0);
+  for (int64_t i = 0; i < count; ++i)
+    offsets[static_cast<size_t>(i) + 1] = offsets[static_cast<size_t>(i)] + lengths[i].item<int64_t>();
+  torch::Tensor bytes = torch::zeros({ offsets.back() }, torch::kInt32);
+  auto b = bytes.accessor<int32_t, 1>();
+  for (int64_t i = 0; i < count; ++i)
+  {
+    const std::string & s = strings[static_cast<size_t>(i)];
+    for (size_t k = 0; k < s.size(); ++k)
+      b[offsets[static_cast<size_t>(i)] + static_cast<int64_t>(k)] = static_cast<unsigned char>(s[k]);
+  }
+  group.sum(bytes, what);
+  for (int64_t i = 0; i < count; ++i)
+  {
+    std::string & s = strings[static_cast<size_t>(i)];
+    s.resize(static_cast<size_t>(offsets[static_cast<size_t>(i) + 1] - offsets[static_cast<size_t>(i)]));
+    for (size_t k = 0; k < s.size(); ++k)
+      s[k] = static_cast<char>(b[offsets[static_cast<size_t>(i)] + static_cast<int64_t>(k)]);
+  }
+}
+
 NetworkConfig
 networkConfig(const TrainingOptions & options)
 {
@@ -165,6 +270,7 @@ TrainingOptions::toJson() const
            { "validation_pairs", validationPairs },
            { "output", output },
            { "seed", seed },
+           { "pairs_per_iteration", pairsPerIteration },
            { "threads", threads },
            { "device", device } };
 }
@@ -241,6 +347,13 @@ applyTrainingOptions(const nlohmann::json & fields, TrainingOptions & o)
         o.seed = jsonInteger<uint64_t>(v, k);
       else if (k == "threads")
         o.threads = jsonInteger<int>(v, k);
+      else if (k == "pairs_per_iteration")
+      {
+        o.pairsPerIteration = jsonInteger<int64_t>(v, k);
+        if (o.pairsPerIteration < 1)
+          throw std::invalid_argument("pairs_per_iteration must be at least 1, got " +
+                                      std::to_string(o.pairsPerIteration));
+      }
       else if (k == "device")
         o.device = v.get<std::string>();
       else if (k == "synthetic")
@@ -462,16 +575,45 @@ meanDice(const torch::Tensor & warpedLabels, const torch::Tensor & fixedLabels)
 }
 
 TrainingResult
-train(const TrainingOptions & options, bool resume, std::ostream & log)
+train(const TrainingOptions & options, bool resume, std::ostream & consoleLog, const DistributedSettings & distributed)
 {
+  if (options.pairsPerIteration < 1)
+    throw std::invalid_argument("pairs_per_iteration must be at least 1, got " +
+                                std::to_string(options.pairsPerIteration));
+  // Data parallel: each rank computes the gradients of its own pairs, the group averages them,
+  // and every rank takes the same step; rank 0 alone validates and writes.
+  std::unique_ptr<DistributedGroup> group;
+  if (distributed.enabled())
+    group = std::make_unique<DistributedGroup>(distributed);
+  const int rank = group ? group->rank() : 0;
+  const int worldSize = group ? group->size() : 1;
+  const bool writer = rank == 0;
+  std::ostream silent(nullptr);
+  std::ostream & log = writer ? consoleLog : silent;
+  if (group)
+    log << "distributed: " << worldSize << " ranks joined through " << distributed.masterAddress << ":"
+        << distributed.masterPort << " (Gloo), " << options.pairsPerIteration << " pair(s) per rank per iteration\n";
+  auto barrier = [&](const std::string & what) {
+    if (!group)
+      return;
+    torch::Tensor token = torch::zeros({ 1 });
+    group->sum(token, what);
+  };
+
   setThreadCount(options.threads);
   const torch::Device device = resolveDevice(options.device);
-  fs::create_directories(options.output);
+  if (writer)
+    fs::create_directories(options.output);
   const std::string checkpointPath = (fs::path(options.output) / "checkpoint.pt").string();
   const std::string logPath = (fs::path(options.output) / "log.csv").string();
 
-  DatasetManifest manifest =
-    resolveDataset(options.data, options.synthetic, options.output, options.weights.knownField > 0.0);
+  // Rank 0 first: a synthetic dataset is generated once, into its scratch folder.
+  DatasetManifest manifest;
+  if (writer)
+    manifest = resolveDataset(options.data, options.synthetic, options.output, options.weights.knownField > 0.0);
+  barrier("waiting for rank 0 to prepare the dataset");
+  if (!writer)
+    manifest = resolveDataset(options.data, options.synthetic, options.output, options.weights.knownField > 0.0);
   manifest.requireSplits({ "train", "val" });
   auto prepare = [&](const std::string & split) {
     std::vector<PreparedSubject> prepared;
@@ -588,7 +730,43 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   RegistrationNetwork network(networkConfig(options));
   network->to(device);
   torch::optim::Adam optimizer(network->parameters(), torch::optim::AdamOptions(options.learningRate));
-  std::mt19937_64 sampler(options.seed);
+  const std::vector<torch::Tensor> parameters = network->parameters();
+
+  // Pair streams: each iteration takes one pair from each of `streamCount` streams (this rank's
+  // are rank * p .. rank * p + p - 1), each drawing from its own shard of the pairs with its own
+  // seed and its own LibTorch random state (router noise, drop path). So W ranks of p pairs
+  // take the same steps as one process of W * p pairs, and a resume restores every stream.
+  const int64_t streamCount = options.pairsPerIteration * worldSize;
+  if (static_cast<int64_t>(trainPairs.size()) < streamCount)
+    throw DatasetError(std::to_string(streamCount) + " pairs per iteration (" + std::to_string(worldSize) +
+                       " rank(s) x " + std::to_string(options.pairsPerIteration) +
+                       ") need as many training pairs; the train split has " + std::to_string(trainSubjects.size()) +
+                       " subjects, " + std::to_string(trainPairs.size()) + " ordered pairs");
+  std::vector<PairStream> streams(static_cast<size_t>(options.pairsPerIteration));
+  for (size_t j = 0; j < streams.size(); ++j)
+  {
+    streams[j].index = rank * options.pairsPerIteration + static_cast<int64_t>(j);
+    for (size_t i = static_cast<size_t>(streams[j].index); i < trainPairs.size(); i += static_cast<size_t>(streamCount))
+      streams[j].pairs.push_back(i);
+  }
+  // Stream 0 of a fresh run continues the random state that built the network, as a
+  // single-stream run always has; `offset` gives a warm start fresh draws.
+  auto seedStreams = [&](uint64_t offset) {
+    const torch::Tensor afterInitialisation = torchRandomState();
+    for (auto & stream : streams)
+    {
+      const uint64_t seed = streamSeed(options.seed, stream.index) + offset;
+      stream.sampler.seed(seed);
+      if (stream.index == 0 && offset == 0)
+        stream.randomState = afterInitialisation;
+      else
+      {
+        torch::manual_seed(seed);
+        stream.randomState = torchRandomState();
+      }
+    }
+    setTorchRandomState(afterInitialisation);
+  };
   int64_t start = 0;
   if (resume)
   {
@@ -598,9 +776,22 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
     network->to(device);
     loadOptimizerState(checkpointPath, optimizer);
     start = readCheckpointTensor(checkpointPath, "iteration").item<int64_t>();
-    std::istringstream samplerState(tensorToBytes(readCheckpointTensor(checkpointPath, "sampler_state")));
-    samplerState >> sampler;
-    setTorchRandomState(readCheckpointTensor(checkpointPath, "torch_random_state"));
+    const torch::Tensor recordedStreams = readCheckpointTensor(checkpointPath, "pair_streams");
+    const int64_t recorded = recordedStreams.defined() ? recordedStreams.item<int64_t>() : 1;
+    if (recorded != streamCount)
+      throw CheckpointError("'" + checkpointPath + "' was written by a run of " + std::to_string(recorded) +
+                            " pairs per iteration (ranks x pairs_per_iteration); this one has " +
+                            std::to_string(streamCount) + ": resume with the same");
+    for (auto & stream : streams)
+    {
+      const torch::Tensor samplerBytes = readCheckpointTensor(checkpointPath, streamKey("sampler_state", stream.index));
+      stream.randomState = readCheckpointTensor(checkpointPath, streamKey("torch_random_state", stream.index));
+      if (!samplerBytes.defined() || !stream.randomState.defined())
+        throw CheckpointError("'" + checkpointPath + "' has no random state for pair stream " +
+                              std::to_string(stream.index));
+      std::istringstream samplerState(tensorToBytes(samplerBytes));
+      samplerState >> stream.sampler;
+    }
     log << "resuming at iteration " << start << " from " << checkpointPath << "\n";
   }
   else if (!options.initialModel.empty())
@@ -617,16 +808,32 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       throw std::invalid_argument("the initial model '" + options.initialModel + "' has " + std::to_string(start) +
                                   " iterations already; ask for more than that in total");
     // Fresh draws, not the first run's again.
-    sampler.seed(options.seed + static_cast<uint64_t>(start));
-    torch::manual_seed(options.seed + static_cast<uint64_t>(start));
+    seedStreams(static_cast<uint64_t>(start));
     log << "starting from the weights of " << options.initialModel << " (" << initialPreset << ") at iteration "
         << start << " (a fresh optimiser state)\n";
   }
-  std::ofstream csv(logPath, resume ? std::ios::app : std::ios::trunc);
-  if (!resume)
-    csv << "iteration,split,total,similarity,smoothness,routing,moa_balance,moa_z,dice,seconds,dice_loss,"
-           "learning_rate,brain_expert_shares,known_field\n";
-  csv << std::setprecision(8);
+  else
+    seedStreams(0);
+  if (group)
+  {
+    // Every rank starts from rank 0's weights (its initialisation, checkpoint or initial model).
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> flat;
+    for (const auto & p : parameters)
+      flat.push_back(p.detach().reshape({ -1 }));
+    torch::Tensor weights = torch::cat(flat);
+    group->broadcastFromRankZero(weights, "receiving rank 0's weights");
+    copyFlatInto(weights, parameters, /*gradients=*/false);
+  }
+  std::ofstream csv;
+  if (writer)
+  {
+    csv.open(logPath, resume ? std::ios::app : std::ios::trunc);
+    if (!resume)
+      csv << "iteration,split,total,similarity,smoothness,routing,moa_balance,moa_z,dice,seconds,dice_loss,"
+             "learning_rate,brain_expert_shares,known_field\n";
+    csv << std::setprecision(8);
+  }
 
   TrainingResult result;
   const auto clock = std::chrono::steady_clock::now;
@@ -638,6 +845,8 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
                       double dice,
                       double learningRate,
                       const std::string & expertShares) {
+    if (!writer)
+      return;
     csv << iteration << "," << split << "," << v.total << "," << v.similarity << "," << v.smoothness << "," << v.routing
         << "," << v.moaLoadBalance << "," << v.moaRouterZ << ",";
     if (dice >= 0)
@@ -728,24 +937,96 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
           trainSubjects.front().voxelMm[1] * options.grid[1],
           trainSubjects.front().voxelMm[2] * options.grid[2] } },
       { "iterations", iteration },
+      { "distributed_ranks", worldSize },
       { "validation_dice", result.lastValidationDice },
       { "validation_loss", result.lastValidationLoss }
     }.dump();
   };
-  // A checkpoint carries what an exact resume needs: Adam's moments, the sampler, the RNG.
+  // A checkpoint carries what an exact resume needs: Adam's moments, and every pair stream's
+  // sampler and random state (gathered from all ranks: a collective every rank enters).
   auto saveState = [&](int64_t iteration, const std::string & path) {
-    std::ostringstream samplerState;
-    samplerState << sampler;
-    saveCheckpoint(path,
-                   network,
-                   provenanceAt(iteration),
-                   { { "iteration", torch::tensor(iteration) },
-                     { "sampler_state", bytesToTensor(samplerState.str()) },
-                     { "torch_random_state", torchRandomState() } },
-                   &optimizer);
+    std::vector<std::string> samplerStates(static_cast<size_t>(streamCount));
+    std::vector<std::string> randomStates(static_cast<size_t>(streamCount));
+    for (const auto & stream : streams)
+    {
+      std::ostringstream samplerState;
+      samplerState << stream.sampler;
+      samplerStates[static_cast<size_t>(stream.index)] = samplerState.str();
+      randomStates[static_cast<size_t>(stream.index)] = tensorToBytes(stream.randomState);
+    }
+    if (group)
+    {
+      gatherStrings(*group, samplerStates, "gathering the samplers' states for the checkpoint");
+      gatherStrings(*group, randomStates, "gathering the random states for the checkpoint");
+    }
+    if (!writer)
+      return;
+    std::vector<std::pair<std::string, torch::Tensor>> extra{ { "iteration", torch::tensor(iteration) },
+                                                              { "pair_streams", torch::tensor(streamCount) } };
+    for (int64_t g = 0; g < streamCount; ++g)
+    {
+      extra.emplace_back(streamKey("sampler_state", g), bytesToTensor(samplerStates[static_cast<size_t>(g)]));
+      extra.emplace_back(streamKey("torch_random_state", g), bytesToTensor(randomStates[static_cast<size_t>(g)]));
+    }
+    saveCheckpoint(path, network, provenanceAt(iteration), extra, &optimizer);
+  };
+  // The ranks' weights, compared every iteration by an exact checksum (they must stay equal).
+  auto checkIdenticalWeights = [&](torch::Tensor & exchanged, int64_t slot, int64_t iteration) {
+    const auto a = exchanged.accessor<double, 1>();
+    for (int r = 1; r < worldSize; ++r)
+      for (int k = 0; k < 2; ++k)
+        if (a[slot + 2 * r + k] != a[slot + k])
+          throw DistributedError("rank " + std::to_string(r) + "'s weights differ from rank 0's after iteration " +
+                                 std::to_string(iteration) + " (checksums " + std::to_string(a[slot + 2 * r + k]) +
+                                 " and " + std::to_string(a[slot + k]) + ")");
+  };
+  // Distributed: sums this rank's loss values, stop request, which parameters have gradients and
+  // its weights' checksum over the ranks, then averages the gradients in one bucket.
+  auto synchronise = [&](LossValues & v, bool & stop, int64_t iteration) {
+    const int64_t count = static_cast<int64_t>(parameters.size());
+    const int64_t flags = 9, checksums = flags + count;
+    torch::Tensor exchanged = torch::zeros({ checksums + 2 * worldSize }, torch::kFloat64);
+    {
+      auto a = exchanged.accessor<double, 1>();
+      const std::array<double, 8> values{ v.total,          v.similarity, v.smoothness, v.routing,
+                                          v.moaLoadBalance, v.moaRouterZ, v.dice,       v.knownField };
+      for (size_t k = 0; k < values.size(); ++k)
+        a[static_cast<int64_t>(k)] = values[k];
+      a[8] = stop ? 1.0 : 0.0;
+      for (int64_t i = 0; i < count; ++i)
+        a[flags + i] = parameters[static_cast<size_t>(i)].grad().defined() ? 1.0 : 0.0;
+      const auto sums = weightChecksums(parameters);
+      a[checksums + 2 * rank] = sums.first;
+      a[checksums + 2 * rank + 1] = sums.second;
+    }
+    group->sum(exchanged, "exchanging the losses at iteration " + std::to_string(iteration + 1));
+    checkIdenticalWeights(exchanged, checksums, iteration);
+    const auto a = exchanged.accessor<double, 1>();
+    v = LossValues{};
+    v.total = a[0], v.similarity = a[1], v.smoothness = a[2], v.routing = a[3];
+    v.moaLoadBalance = a[4], v.moaRouterZ = a[5], v.dice = a[6], v.knownField = a[7];
+    stop = a[8] > 0.0;
+    std::vector<torch::Tensor> withGradients;
+    for (int64_t i = 0; i < count; ++i)
+      if (a[flags + i] > 0.0)
+      {
+        torch::Tensor p = parameters[static_cast<size_t>(i)];
+        if (!p.grad().defined())
+          p.mutable_grad() = torch::zeros_like(p);
+        withGradients.push_back(p);
+      }
+    if (withGradients.empty())
+      return;
+    std::vector<torch::Tensor> flat;
+    for (const auto & p : withGradients)
+      flat.push_back(p.grad().reshape({ -1 }));
+    torch::Tensor bucket = torch::cat(flat);
+    group->sum(bucket, "averaging the gradients at iteration " + std::to_string(iteration + 1));
+    bucket.div_(static_cast<double>(streamCount));
+    copyFlatInto(bucket, withGradients, /*gradients=*/true);
   };
 
-  if (!resume)
+  if (!resume && writer)
     result.firstValidationLoss = result.lastValidationLoss = validate(start);
   StopSignalGuard stopGuard;
   network->train();
@@ -753,22 +1034,42 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
   const auto loopStarted = clock();
   for (int64_t iteration = start; iteration < options.iterations; ++iteration)
   {
-    const auto & pair = trainPairs[sampler() % trainPairs.size()];
-    const auto & m = trainSubjects[pair.first];
-    const auto & f = trainSubjects[pair.second];
     const double learningRate = scheduledLearningRate(options, iteration);
-    for (auto & group : optimizer.param_groups())
-      static_cast<torch::optim::AdamOptions &>(group.options()).lr(learningRate);
+    for (auto & parameterGroup : optimizer.param_groups())
+      static_cast<torch::optim::AdamOptions &>(parameterGroup.options()).lr(learningRate);
     optimizer.zero_grad();
-    LabelMaps maps;
-    if (!labelValues.empty())
-      maps = labelMapsOf(trainLabelIndex, pair.first, pair.second, iteration);
-    const KnownField known = knownFieldOfPair(m, f);
-    const LossValues v = backwardTotalLoss(network->forward(m.image, f.image),
-                                           f.image,
-                                           options.weights,
-                                           labelValues.empty() ? nullptr : &maps,
-                                           known.displacement.defined() ? &known : nullptr);
+    LossValues v; // summed over this rank's pairs, then averaged over all pairs of the iteration
+    for (auto & stream : streams)
+    {
+      setTorchRandomState(stream.randomState);
+      const auto & pair = trainPairs[stream.pairs[stream.sampler() % stream.pairs.size()]];
+      const auto & m = trainSubjects[pair.first];
+      const auto & f = trainSubjects[pair.second];
+      LabelMaps maps;
+      if (!labelValues.empty())
+        maps = labelMapsOf(trainLabelIndex, pair.first, pair.second, iteration);
+      const KnownField known = knownFieldOfPair(m, f);
+      const LossValues one = backwardTotalLoss(network->forward(m.image, f.image),
+                                               f.image,
+                                               options.weights,
+                                               labelValues.empty() ? nullptr : &maps,
+                                               known.displacement.defined() ? &known : nullptr);
+      stream.randomState = torchRandomState();
+      addLossValues(v, one, 1.0);
+    }
+    bool stop = g_stopRequested;
+    if (group)
+      synchronise(v, stop, iteration);
+    else if (streamCount > 1)
+    {
+      torch::NoGradGuard noGrad;
+      for (const auto & p : parameters)
+        if (p.grad().defined())
+          p.grad().div_(static_cast<double>(streamCount));
+    }
+    LossValues mean;
+    addLossValues(mean, v, 1.0 / static_cast<double>(streamCount));
+    v = mean;
     optimizer.step();
     done = iteration + 1;
     writeRow(done, "train", v, -1.0, learningRate, "");
@@ -782,11 +1083,11 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
           << formatDuration((options.iterations - done) / std::max(rate, 1e-9)) << std::setprecision(6) << "\n";
       log.flush();
     }
-    if (done % options.validationInterval == 0 || last)
+    if (writer && (done % options.validationInterval == 0 || last))
       result.lastValidationLoss = validate(done);
-    if (done % options.checkpointInterval == 0 || last || g_stopRequested)
+    if (done % options.checkpointInterval == 0 || last || stop)
       saveState(done, checkpointPath);
-    if (g_stopRequested)
+    if (stop)
     {
       log << "stopped at iteration " << done << "; checkpoint written to " << checkpointPath
           << " (continue with --resume)\n";
@@ -794,7 +1095,19 @@ train(const TrainingOptions & options, bool resume, std::ostream & log)
       break;
     }
   }
-  if (!result.interrupted && done == options.iterations)
+  if (group)
+  {
+    // The last step's weights, compared as every earlier step's were.
+    torch::Tensor exchanged = torch::zeros({ 2 * worldSize }, torch::kFloat64);
+    const auto sums = weightChecksums(parameters);
+    exchanged[2 * rank] = sums.first;
+    exchanged[2 * rank + 1] = sums.second;
+    group->sum(exchanged, "comparing the final weights");
+    checkIdenticalWeights(exchanged, 0, done);
+    log << "distributed: the weights of the " << worldSize
+        << " ranks were identical after every iteration (exact checksums compared each step)\n";
+  }
+  if (writer && !result.interrupted && done == options.iterations)
   {
     // The model alone (a third of a checkpoint: no Adam moments), as users load it.
     saveCheckpoint((fs::path(options.output) / "model.pt").string(), network, provenanceAt(done));

@@ -5,6 +5,7 @@
 #define shmoareg_Trainer_h
 
 #include "Dataset.h"
+#include "DistributedGroup.h"
 #include "Losses.h"
 #include "SyntheticDataset.h"
 
@@ -44,6 +45,10 @@ struct TrainingOptions
   LossWeights weights;
   // The Dice term on this many labels drawn at random each iteration (0: all labels).
   int64_t diceLabelsPerIteration = 0;
+  // Pairs whose gradients each process averages per iteration (gradient accumulation); with W
+  // distributed ranks an iteration averages W times as many, and W ranks of p pairs take exactly
+  // the steps of one process of W * p pairs.
+  int64_t pairsPerIteration = 1;
   int64_t validationInterval = 100;
   int64_t checkpointInterval = 100;
   int64_t logInterval = 10;
@@ -111,10 +116,16 @@ struct TrainingResult
 };
 
 // Trains; with `resume`, continues from OUTPUT/checkpoint.pt exactly. Writes OUTPUT/log.csv,
-// OUTPUT/checkpoint.pt (model + optimiser + iteration + random state, atomically) and
+// OUTPUT/checkpoint.pt (model + optimiser + iteration + random states, atomically) and
 // OUTPUT/model.pt at the end. Ctrl-C writes a checkpoint and returns with interrupted = true.
+// With `distributed` naming more than one rank, this process is one rank of a data-parallel
+// group (DistributedGroup): rank 0 alone validates, logs and writes; a rank that fails makes
+// the others stop with DistributedError.
 TrainingResult
-train(const TrainingOptions & options, bool resume, std::ostream & log);
+train(const TrainingOptions & options,
+      bool resume,
+      std::ostream & log,
+      const DistributedSettings & distributed = DistributedSettings{});
 
 } // namespace shmoareg::training
 

@@ -9,8 +9,11 @@
 #     SHMOAREG_LIBTORCH2=0 builds against Debian's LibTorch 1.13 instead (scripts/build.sh, the
 #     build of README command 1; no PyPI needed), and a line says so.
 #  2. The module the standard ITK way (ITKModuleExternal, itk_module_add_library, ITK's test
-#     driver) against an ITK build tree with Python wrapping and Debian's LibTorch 1.13: every
-#     test again plus the Python tests (with and without Debian's python3-torch importable). The
+#     driver) against an ITK build tree with Python wrapping and Debian's LibTorch 1.13: the ITK
+#     test driver's tests, the examples and the Python tests (with and without Debian's
+#     python3-torch importable). SHMOAREG_ITK_TESTS_ONLY: the network, training, picture and
+#     command-line suites ran in build 1, and build 3 runs the C++ suites on 1.13 again, so
+#     they are not repeated here. The
 #     wrapped ITK tree is built from Debian's ITK source package when it is not cached
 #     (scripts/build-itk.sh --wrap-python; 15 minutes cold on 2 cores, under a second when
 #     cached: docs/python.md). SHMOAREG_BUILD_WRAPPED_ITK=0 skips that cold build; the module
@@ -82,11 +85,11 @@ if [ -n "$itk_tree" ]; then
     rm -rf "$here/build-itk-module"
   fi
   cmake -S "$here" -B "$here/build-itk-module" -G Ninja -DCMAKE_BUILD_TYPE=Release -DITK_DIR="$itk_tree" \
-    -DSHMOAREG_BUILD_BENCHMARKS=OFF -DPython3_EXECUTABLE=/usr/bin/python3
+    -DSHMOAREG_BUILD_BENCHMARKS=OFF -DSHMOAREG_ITK_TESTS_ONLY=ON -DPython3_EXECUTABLE=/usr/bin/python3
   cmake --build "$here/build-itk-module" -j "${SHMOAREG_JOBS:-2}"
   echo "   built in $(($(date +%s) - start)) s"
   start=$(date +%s)
-  echo "== Build 2: every test, and the Python tests"
+  echo "== Build 2: the ITK test driver's tests, the examples and the Python tests"
   (cd "$here/build-itk-module" && ctest --output-on-failure -j 2) || status=1
   echo "   tested in $(($(date +%s) - start)) s"
 fi

@@ -4,8 +4,11 @@
 
 // Debian's LibTorch 1.13 and PyTorch's 2.x wheels both build Gloo in; its headers come from
 // Debian's libgloo-dev (the wheel ships none). Every Gloo type in ProcessGroupGloo is held by
-// pointer, so the class's layout does not depend on which Gloo the headers describe.
-#define USE_C10D_GLOO
+// pointer, so the class's layout does not depend on which Gloo the headers describe. (The
+// wheel's Torch target defines USE_C10D_GLOO itself; Debian's does not.)
+#ifndef USE_C10D_GLOO
+#  define USE_C10D_GLOO
+#endif
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 

@@ -13,6 +13,7 @@ threads=${4:-$(nproc)}
 half=$((threads / 2 > 0 ? threads / 2 : 1))
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 config() { # NAME PAIRS THREADS
   cat > "$out/$1.json" << JSON
 {"preset": "SHMoAReg", "grid": $grid, "iterations": $iterations, "log_interval": 1,
@@ -23,7 +24,7 @@ JSON
   echo "$out/$1.json"
 }
 # Seconds between the first and the last iteration row of log.csv (column 10): the steady state.
-steady() { awk -F, '$2 == "train" { if (!first) first = $10; last = $10; n++ } END { printf "%.3f %d", last - first, n - 1 }' "$1"; }
+steady() { awk -F, '$2 == "train" { if (!first) first = $10; last = $10; n++ } END { printf "%.3f %d\n", last - first, n - 1 }' "$1"; }
 report() { # NAME PAIRS_PER_ITERATION LABEL
   read -r seconds steps < <(steady "$out/$1/log.csv")
   awk -v s="$seconds" -v n="$steps" -v p="$2" -v label="$3" \

@@ -209,6 +209,18 @@ registrationInputPaths(const ArgumentParser & args)
   return paths;
 }
 
+// The network grid (register, render, evaluate) and the box it covers (register, render).
+void
+addNetworkGridOptions(ArgumentParser & args, bool withFieldOfView)
+{
+  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  if (withFieldOfView)
+    args.option("network-fov",
+                "X,Y,Z|image",
+                "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
+                "field of view, else the whole image; image: the whole image)");
+}
+
 // The network's passes and the refinement after it (docs/results.md): register and render
 // share these.
 void
@@ -875,11 +887,7 @@ registerCommand(int argc, char * argv[])
   args.option("output-warped-labels", "FILE", "moving labels warped onto the fixed grid (nearest neighbour)");
   args.option("fixed-labels", "IMAGE", "fixed label map: with --moving-labels, prints Dice, ASSD and folding");
   args.option("output-metrics", "FILE.json", "the metrics summary (Dice, ASSD, folding, time) as JSON");
-  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
-  args.option("network-fov",
-              "X,Y,Z|image",
-              "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
-              "field of view, else the whole image; image: the whole image)");
+  addNetworkGridOptions(args, /*withFieldOfView=*/true);
   addRefinementOptions(args);
   addInitialTransformOption(args);
   args.flag("affine",
@@ -1007,7 +1015,7 @@ evaluateCommand(int argc, char * argv[])
   ArgumentParser args("evaluate", "Registers every ordered test pair and prints the paper's Table I columns.");
   args.option("config", "FILE", "a training configuration: its data and synthetic options");
   args.option("data", "DATA", "synthetic | MANIFEST.json|.csv | oasis:FOLDER | btcv:FOLDER");
-  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  addNetworkGridOptions(args, /*withFieldOfView=*/false);
   args.option("csv", "FILE", "also write the per-pair scores as CSV");
   args.option("scratch", "FOLDER", "where synthetic data are generated (default: the configuration's output)");
   args.flag("no-identity", "leave out the identity (initial) row");
@@ -1186,11 +1194,7 @@ renderCommand(int argc, char * argv[])
   args.option("moving-labels", "IMAGE", "moving label map (contours, warped)");
   args.option("output", "FILE.png", "the figure");
   args.option("vti-prefix", "PREFIX", "also write PREFIX_field.vti, PREFIX_jacobian.vti, PREFIX_experts.vti");
-  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
-  args.option("network-fov",
-              "X,Y,Z|image",
-              "the box (mm) the network grid covers, centred on the fixed image (default: the model's training "
-              "field of view, else the whole image; image: the whole image)");
+  addNetworkGridOptions(args, /*withFieldOfView=*/true);
   addRefinementOptions(args);
   addInitialTransformOption(args);
   args.option("fixed-mask", "IMAGE", "fixed mask (non-zero inside): restricts instance optimisation's similarity");

@@ -104,19 +104,24 @@ struct DistributedGroup::Impl
     return "rank " + std::to_string(settings.rank) + " of " + std::to_string(settings.worldSize);
   }
 
+  // Runs a collective on `tensor` in place and waits for it. Gloo works on CPU tensors here: a
+  // CUDA tensor (or a non-contiguous one) makes the round trip through a contiguous CPU copy.
   template <typename Collective>
   void
-  run(const std::string & what, Collective && collective)
+  run(torch::Tensor & tensor, const std::string & what, Collective && collective)
   {
+    std::vector<at::Tensor> tensors{ tensor.cpu().contiguous() };
     try
     {
-      collective()->wait();
+      collective(tensors)->wait();
     }
     catch (const std::exception & error)
     {
       throw DistributedError(who() + ": " + what + " failed: another rank stopped, hung or cannot be reached (" +
                              firstLine(error) + ")");
     }
+    if (!tensors.front().is_same(tensor))
+      tensor.copy_(tensors.front());
   }
 };
 
@@ -184,22 +189,13 @@ DistributedGroup::size() const
 void
 DistributedGroup::sum(torch::Tensor & tensor, const std::string & what)
 {
-  // Gloo reduces CPU tensors here; a CUDA tensor makes the round trip through the CPU.
-  torch::Tensor host = tensor.device().is_cpu() ? tensor.contiguous() : tensor.cpu().contiguous();
-  std::vector<at::Tensor> tensors{ host };
-  m_Impl->run(what, [&] { return m_Impl->group->allreduce(tensors); });
-  if (!host.is_same(tensor))
-    tensor.copy_(host);
+  m_Impl->run(tensor, what, [&](std::vector<at::Tensor> & tensors) { return m_Impl->group->allreduce(tensors); });
 }
 
 void
 DistributedGroup::broadcastFromRankZero(torch::Tensor & tensor, const std::string & what)
 {
-  torch::Tensor host = tensor.device().is_cpu() ? tensor.contiguous() : tensor.cpu().contiguous();
-  std::vector<at::Tensor> tensors{ host };
-  m_Impl->run(what, [&] { return m_Impl->group->broadcast(tensors); });
-  if (!host.is_same(tensor))
-    tensor.copy_(host);
+  m_Impl->run(tensor, what, [&](std::vector<at::Tensor> & tensors) { return m_Impl->group->broadcast(tensors); });
 }
 
 } // namespace shmoareg::training

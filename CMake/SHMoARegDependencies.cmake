@@ -25,11 +25,13 @@ foreach(library IN ITEMS TORCH_LIBRARY C10_LIBRARY C10_CUDA_LIBRARY)
 endforeach()
 message(STATUS "LibTorch ${Torch_VERSION} from ${shmoareg_torch_prefix}")
 # PyTorch's wheels carry a static copy of libstdc++'s std::filesystem and export it from
-# libtorch_cpu.so; with libtorch before libstdc++ in a binary's needed libraries, our
-# std::filesystem calls bind to that copy, which is another compiler's layout: every filesystem
-# test crashed on a machine with GCC 13 and torch 2.11. libstdc++ first makes them bind to the
-# compiler's own.
-add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
+# libtorch.so and libtorch_cpu.so; unless the shared libstdc++ comes before libtorch in a binary's
+# needed libraries, our std::filesystem calls bind to that copy, which is another compiler's
+# layout: every filesystem test crashed on a machine with GCC 13 and torch 2.11. The shared
+# libstdc++ by its file name: a plain -lstdc++ there found only the compiler's static
+# libstdc++.a (the GPU machine's toolchain), which adds no needed entry (checked with readelf
+# and LD_DEBUG=bindings on that machine).
+add_link_options("LINKER:--push-state,--no-as-needed" "LINKER:-l:libstdc++.so.6" "LINKER:--pop-state")
 # PyTorch's CUDA wheel finds the CUDA libraries of its nvidia-* wheels through its own RPATH; the
 # linker looks first in the link line's -rpath folders, which hold a system CUDA toolkit's older
 # copies (libnccl.so.2 without the symbols libtorch_cuda.so uses). Point it at the wheel's.

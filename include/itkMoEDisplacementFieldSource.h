@@ -77,8 +77,8 @@ public:
   itkGetInputMacro(MovingMask, NetworkImageType);
 
   /** The network; shared, never modified. */
-  itkSetObjectMacro(Model, ModelType);
-  itkGetModifiableObjectMacro(Model, ModelType);
+  itkSetConstObjectMacro(Model, ModelType);
+  itkGetConstObjectMacro(Model, ModelType);
 
   /** Where the prediction runs ("auto", "cpu", "cuda", "cuda:N"); empty (the default): the
    * model's device. An argument of the prediction: the shared model is not changed. */
@@ -120,15 +120,27 @@ public:
   itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
 
   /** Instance optimisation after the network (SHMoARegModel::InstanceOptimizationSettings):
-   * iterations of Adam on this pair's field, 0 (default) for the network's prediction alone. */
-  itkSetMacro(NumberOfInstanceOptimizationIterations, unsigned int);
-  itkGetConstMacro(NumberOfInstanceOptimizationIterations, unsigned int);
-  itkSetMacro(InstanceOptimizationLearningRate, double);
-  itkGetConstMacro(InstanceOptimizationLearningRate, double);
-  itkSetMacro(InstanceOptimizationSmoothnessWeight, double);
-  itkGetConstMacro(InstanceOptimizationSmoothnessWeight, double);
-  itkSetMacro(InstanceOptimizationFoldingWeight, double);
-  itkGetConstMacro(InstanceOptimizationFoldingWeight, double);
+   * Adam on this pair's field; 0 iterations (default) for the network's prediction alone. */
+  using InstanceOptimizationSettingsType = SHMoARegModel::InstanceOptimizationSettings;
+#if !defined(ITK_WRAPPING_PARSER) // Python sets the iterations (below)
+  itkSetMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
+  itkGetConstReferenceMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
+#endif
+  /** The settings' iterations alone, the other settings left as they are. */
+  void
+  SetNumberOfInstanceOptimizationIterations(unsigned int iterations)
+  {
+    if (m_InstanceOptimizationSettings.Iterations != iterations)
+    {
+      m_InstanceOptimizationSettings.Iterations = iterations;
+      this->Modified();
+    }
+  }
+  unsigned int
+  GetNumberOfInstanceOptimizationIterations() const
+  {
+    return m_InstanceOptimizationSettings.Iterations;
+  }
 
   /** Multi-level refinement after the network (SHMoARegModel::RefinementSettings), here on the
    * network grid that the inputs share (SHMoARegistrationFilter refines on the fixed image's
@@ -184,7 +196,7 @@ protected:
   PrintSelf(std::ostream & os, Indent indent) const override;
 
 private:
-  typename ModelType::Pointer m_Model;
+  typename ModelType::ConstPointer m_Model;
   std::string m_Device;
   bool m_ComputeGateProbabilities{ false };
   bool m_ComputeInverseDisplacementField{ false };
@@ -192,10 +204,7 @@ private:
   double m_NetworkSeconds{ 0.0 };
   double m_InstanceOptimizationSeconds{ 0.0 };
   unsigned int m_NumberOfNetworkPasses{ 1 };
-  unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
-  double m_InstanceOptimizationLearningRate{ SHMoARegModel::InstanceOptimizationSettings().LearningRate };
-  double m_InstanceOptimizationSmoothnessWeight{ SHMoARegModel::InstanceOptimizationSettings().SmoothnessWeight };
-  double m_InstanceOptimizationFoldingWeight{ SHMoARegModel::InstanceOptimizationSettings().FoldingWeight };
+  InstanceOptimizationSettingsType m_InstanceOptimizationSettings;
   RefinementSettingsType m_RefinementSettings;
   RefinementReportType m_RefinementReport;
   double m_RefinementSeconds{ 0.0 };

@@ -19,6 +19,7 @@
 #define itkSHMoARegModel_h
 
 #include "SHMoARegExport.h"
+#include "itkSHMoARegImageTypes.h"
 
 #include "itkFixedArray.h"
 #include "itkImage.h"
@@ -61,11 +62,11 @@ public:
   itkNewMacro(Self);
   itkTypeMacro(SHMoARegModel, Object);
 
-  using NetworkImageType = Image<float, 3>;
+  using NetworkImageType = SHMoARegImageTypes::ImageType;
   /** Displacement in voxels of the network grid, components along the index axes (i, j, k). */
-  using VoxelDisplacementFieldType = Image<Vector<float, 3>, 3>;
+  using VoxelDisplacementFieldType = SHMoARegImageTypes::DisplacementFieldType;
   /** The expert chosen at each voxel for one direction (0 .. experts - 1). */
-  using ExpertMapType = Image<unsigned char, 3>;
+  using ExpertMapType = SHMoARegImageTypes::ExpertMapType;
   /** Gate probabilities: 3 x E components per voxel, direction-major (i, j, k), then expert. */
   using GateProbabilityImageType = VectorImage<float, 3>;
 
@@ -94,6 +95,19 @@ public:
     double LearningRate{ 0.2 };
     double SmoothnessWeight{ 0.3 };
     double FoldingWeight{ 1.0 };
+#if !defined(ITK_WRAPPING_PARSER)
+    bool
+    operator==(const InstanceOptimizationSettings & other) const
+    {
+      return Iterations == other.Iterations && LearningRate == other.LearningRate &&
+             SmoothnessWeight == other.SmoothnessWeight && FoldingWeight == other.FoldingWeight;
+    }
+    bool
+    operator!=(const InstanceOptimizationSettings & other) const
+    {
+      return !(*this == other);
+    }
+#endif
   };
 
   /** Multi-level refinement in physical space after the network (src/network/
@@ -251,6 +265,17 @@ public:
           bool computeInverse = false,
           const std::string & device = std::string(),
           unsigned int networkPasses = 1) const;
+  /** One step of unsupervised training (fine-tuning) on a pair of the network grid, intensities
+   * in [0, 1]: the training loss (similarity "ncc" (local NCC) or "mse", smoothness and the
+   * routing and MoA terms at the trainer's default weights) backpropagated, then one Adam step of
+   * `learningRate` on the model's weights; the Adam state carries over between calls (a new
+   * network or device starts it again). Returns the loss before the step. It changes the model:
+   * not while predictions on it run in other threads. SaveToFile keeps the result. */
+  double
+  TrainStep(const NetworkImageType * fixed,
+            const NetworkImageType * moving,
+            double learningRate = 1e-4,
+            const std::string & similarity = "ncc");
   /** True for the diffeomorphic variant, whose inverse Predict can compute exactly. */
   bool
   IsDiffeomorphic() const;
@@ -265,6 +290,12 @@ private:
   struct Implementation;
   std::unique_ptr<Implementation> m_Implementation;
 };
+
+#if !defined(ITK_WRAPPING_PARSER)
+/** One line: "iterations 0, learning rate 0.2, smoothness 0.3, folding 1" (PrintSelf, itkSetMacro). */
+SHMoAReg_EXPORT std::ostream &
+operator<<(std::ostream & os, const SHMoARegModel::InstanceOptimizationSettings & settings);
+#endif
 
 } // namespace itk
 

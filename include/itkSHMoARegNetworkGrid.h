@@ -19,12 +19,16 @@
 #define itkSHMoARegNetworkGrid_h
 
 #include "SHMoARegExport.h"
+#include "itkSHMoARegImageTypes.h"
 
 #include "itkImage.h"
 #include "itkImageRegionConstIteratorWithIndex.h"
+#include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
 #include "itkTransform.h"
 #include "itkVector.h"
+
+#include <algorithm>
 
 namespace itk {
 
@@ -50,8 +54,8 @@ namespace itk {
 class SHMoAReg_EXPORT SHMoARegNetworkGrid
 {
 public:
-  using ImageType = Image<float, 3>;
-  using DisplacementFieldType = Image<Vector<float, 3>, 3>;
+  using ImageType = SHMoARegImageTypes::ImageType;
+  using DisplacementFieldType = SHMoARegImageTypes::DisplacementFieldType;
   using SizeType = ImageType::SizeType;
 
   using FieldOfViewType = FixedArray<double, 3>;
@@ -144,6 +148,26 @@ public:
     onGrid->DisconnectPipeline();
     NormalizeIntensities(onGrid);
     return onGrid;
+  }
+
+  /** A mask (non-zero inside) on `grid`'s voxels (nearest neighbour, 0 outside it) as
+   * TOutputImage; null when no voxel of it lies on the grid (each caller says which mask missed
+   * what). The registration filter's masks and the evaluation's both come through here. */
+  template <typename TOutputImage, typename TMaskImage>
+  static typename TOutputImage::Pointer
+  MaskOnGrid(const TMaskImage * mask, const ImageBase<3> * grid)
+  {
+    auto resample = ResampleImageFilter<TMaskImage, TOutputImage>::New();
+    resample->SetInput(mask);
+    resample->SetInterpolator(NearestNeighborInterpolateImageFunction<TMaskImage, double>::New());
+    resample->SetOutputParametersFromImage(grid);
+    resample->Update();
+    typename TOutputImage::Pointer onGrid = resample->GetOutput();
+    onGrid->DisconnectPipeline();
+    const auto * begin = onGrid->GetBufferPointer();
+    const auto * end = begin + onGrid->GetBufferedRegion().GetNumberOfPixels();
+    const bool anyInside = std::any_of(begin, end, [](typename TOutputImage::PixelType v) { return v != 0; });
+    return anyInside ? onGrid : nullptr;
   }
 
   static DisplacementFieldType::Pointer

@@ -122,8 +122,8 @@ public:
   itkGetInputMacro(MovingMask, MaskImageType);
 
   /** A loaded model, shared; takes precedence over ModelFileName. */
-  itkSetObjectMacro(Model, ModelType);
-  itkGetModifiableObjectMacro(Model, ModelType);
+  itkSetConstObjectMacro(Model, ModelType);
+  itkGetConstObjectMacro(Model, ModelType);
   /** A model file, loaded at the next update (once per file name). */
   itkSetStringMacro(ModelFileName);
   itkGetStringMacro(ModelFileName);
@@ -153,17 +153,29 @@ public:
   /** Passes of the network over the pair (MoEDisplacementFieldSource; default 1). */
   itkSetMacro(NumberOfNetworkPasses, unsigned int);
   itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
-  /** Instance optimisation after the network, on the network grid (MoEDisplacementFieldSource):
-   * iterations (default 0: the prediction alone), Adam step in voxels, smoothness and folding
-   * weights. The shared model is never modified. */
-  itkSetMacro(NumberOfInstanceOptimizationIterations, unsigned int);
-  itkGetConstMacro(NumberOfInstanceOptimizationIterations, unsigned int);
-  itkSetMacro(InstanceOptimizationLearningRate, double);
-  itkGetConstMacro(InstanceOptimizationLearningRate, double);
-  itkSetMacro(InstanceOptimizationSmoothnessWeight, double);
-  itkGetConstMacro(InstanceOptimizationSmoothnessWeight, double);
-  itkSetMacro(InstanceOptimizationFoldingWeight, double);
-  itkGetConstMacro(InstanceOptimizationFoldingWeight, double);
+  /** Instance optimisation after the network, on the network grid (MoEDisplacementFieldSource;
+   * SHMoARegModel::InstanceOptimizationSettings: iterations, default 0 for the prediction alone,
+   * Adam step in voxels, smoothness and folding weights). The shared model is never modified. */
+  using InstanceOptimizationSettingsType = SHMoARegModel::InstanceOptimizationSettings;
+#if !defined(ITK_WRAPPING_PARSER) // Python sets the iterations (below)
+  itkSetMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
+  itkGetConstReferenceMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
+#endif
+  /** The settings' iterations alone, the other settings left as they are. */
+  void
+  SetNumberOfInstanceOptimizationIterations(unsigned int iterations)
+  {
+    if (m_InstanceOptimizationSettings.Iterations != iterations)
+    {
+      m_InstanceOptimizationSettings.Iterations = iterations;
+      this->Modified();
+    }
+  }
+  unsigned int
+  GetNumberOfInstanceOptimizationIterations() const
+  {
+    return m_InstanceOptimizationSettings.Iterations;
+  }
   /** The grid size and field of view (mm) of the last update. */
   itkGetConstReferenceMacro(UsedNetworkGridSize, GridSizeType);
   itkGetConstReferenceMacro(UsedNetworkFieldOfView, SpacingType);
@@ -208,6 +220,15 @@ public:
   GetDisplacementField()
   {
     return this->GetOutput();
+  }
+  /** The field before the initial transform t0 is composed into it (last update): the output
+   * is x -> t0(x + w(x)), this is w, on the fixed grid in mm. Without an initial transform it is
+   * the output itself. With a linear t0 this is ANTs' deformable part (P1Warp beside
+   * P0GenericAffine.mat). */
+  const DisplacementFieldType *
+  GetDeformableDisplacementField() const
+  {
+    return m_DeformableDisplacementField ? m_DeformableDisplacementField.GetPointer() : this->GetOutput();
   }
   WarpedImageType *
   GetWarpedImage();
@@ -278,7 +299,7 @@ protected:
   PrintSelf(std::ostream & os, Indent indent) const override;
 
 private:
-  ModelType *
+  const ModelType *
   ResolveModel();
   typename InitialTransformType::ConstPointer
   MakeInitialTransform() const;
@@ -304,7 +325,7 @@ private:
   unsigned long
   ForwardProgress(ProcessObject * internal, float start, float end);
 
-  typename ModelType::Pointer m_Model;
+  typename ModelType::ConstPointer m_Model;
   typename InitialTransformType::ConstPointer m_InitialTransform;
   typename ModelType::Pointer m_LoadedModel;
   std::string m_LoadedModelFileName;
@@ -322,10 +343,7 @@ private:
   bool m_InverseIsExact{ false };
   bool m_UseExactInverse{ true };
   unsigned int m_NumberOfNetworkPasses{ 1 };
-  unsigned int m_NumberOfInstanceOptimizationIterations{ 0 };
-  double m_InstanceOptimizationLearningRate{ ModelType::InstanceOptimizationSettings().LearningRate };
-  double m_InstanceOptimizationSmoothnessWeight{ ModelType::InstanceOptimizationSettings().SmoothnessWeight };
-  double m_InstanceOptimizationFoldingWeight{ ModelType::InstanceOptimizationSettings().FoldingWeight };
+  InstanceOptimizationSettingsType m_InstanceOptimizationSettings;
   GridSizeType m_UsedNetworkGridSize;
   SpacingType m_UsedNetworkFieldOfView;
   RefinementSettingsType m_RefinementSettings;
@@ -333,6 +351,7 @@ private:
   double m_RefinementSeconds{ 0.0 };
   bool m_StartFromIdentity{ false };
   typename NetworkSourceType::Pointer m_NetworkSource;
+  typename DisplacementFieldType::Pointer m_DeformableDisplacementField; // with an initial transform
 };
 
 } // namespace itk

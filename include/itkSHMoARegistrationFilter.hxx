@@ -23,11 +23,11 @@
 #include "itkCastImageFilter.h"
 #include "itkImageRegionConstIterator.h"
 #include "itkImageRegionIteratorWithIndex.h"
-#include "itkInvertDisplacementFieldImageFilter.h"
 #include "itkVectorLinearInterpolateImageFunction.h"
 #include "itkNearestNeighborExtrapolateImageFunction.h"
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkResampleImageFilter.h"
+#include "itkSHMoARegDisplacementFields.h"
 #include "itkSHMoARegImageGrid.h"
 #include "itkWarpImageFilter.h"
 
@@ -196,7 +196,7 @@ CheckRegistrationInput(const TImage * image, const char * name)
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
 auto
-SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ResolveModel() -> ModelType *
+SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelImage>::ResolveModel() -> const ModelType *
 {
   if (m_Model)
   {
@@ -300,7 +300,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const MovingImageType * moving = this->GetMovingImage();
   shmoareg_detail::CheckRegistrationInput(fixed, "fixed image");
   shmoareg_detail::CheckRegistrationInput(moving, "moving image");
-  ModelType * model = this->ResolveModel();
+  const ModelType * model = this->ResolveModel();
 
   this->UpdateProgress(0.0f);
   const LabelImageType * labels = this->GetMovingLabelImage();
@@ -340,10 +340,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
       this->GetMovingMask() ? this->MaskOnNetworkGrid(this->GetMovingMask(), grid, "moving").GetPointer() : nullptr);
     m_NetworkSource->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
     m_NetworkSource->SetNumberOfNetworkPasses(m_NumberOfNetworkPasses);
-    m_NetworkSource->SetNumberOfInstanceOptimizationIterations(m_NumberOfInstanceOptimizationIterations);
-    m_NetworkSource->SetInstanceOptimizationLearningRate(m_InstanceOptimizationLearningRate);
-    m_NetworkSource->SetInstanceOptimizationSmoothnessWeight(m_InstanceOptimizationSmoothnessWeight);
-    m_NetworkSource->SetInstanceOptimizationFoldingWeight(m_InstanceOptimizationFoldingWeight);
+    m_NetworkSource->SetInstanceOptimizationSettings(m_InstanceOptimizationSettings);
     m_NetworkSource->SetComputeInverseDisplacementField(m_ComputeInverseDisplacementField && m_UseExactInverse &&
                                                         model->IsDiffeomorphic() && !refine);
     const float networkEnd = refine ? 0.3f : 0.8f;
@@ -406,27 +403,12 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   castField->Update();
   typename DisplacementFieldType::Pointer field = castField->GetOutput();
   field->DisconnectPipeline();
+  m_DeformableDisplacementField = nullptr;
   if (initial)
   {
-    // x -> t0(x + u(x)): the network registered the moving image as seen through t0.
-    ImageRegionIteratorWithIndex<DisplacementFieldType> it(field, field->GetBufferedRegion());
-    for (; !it.IsAtEnd(); ++it)
-    {
-      typename InitialTransformType::InputPointType x;
-      field->TransformIndexToPhysicalPoint(it.GetIndex(), x);
-      typename InitialTransformType::InputPointType y = x;
-      for (unsigned int a = 0; a < ImageDimension; ++a)
-      {
-        y[a] += it.Get()[a];
-      }
-      const auto mapped = initial->TransformPoint(y);
-      typename DisplacementFieldType::PixelType composed;
-      for (unsigned int a = 0; a < ImageDimension; ++a)
-      {
-        composed[a] = static_cast<typename DisplacementFieldType::PixelType::ValueType>(mapped[a] - x[a]);
-      }
-      it.Set(composed);
-    }
+    // x -> t0(x + w(x)): the network registered the moving image as seen through t0; w is kept.
+    m_DeformableDisplacementField = field;
+    field = SHMoARegDisplacementFields::FollowedBy(field.GetPointer(), initial.GetPointer());
   }
   this->GraftOutput(field);
   this->CheckAbort();
@@ -489,13 +471,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   {
     return nullptr;
   }
-  using RealFieldType = typename InitialFieldTransformType::DisplacementFieldType;
-  auto toReal = CastImageFilter<DisplacementFieldType, RealFieldType>::New();
-  toReal->SetInput(initialField);
-  toReal->Update();
-  auto transform = InitialFieldTransformType::New();
-  transform->SetDisplacementField(toReal->GetOutput());
-  return transform.GetPointer();
+  return SHMoARegDisplacementFields::ToTransform(initialField).GetPointer();
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
@@ -505,17 +481,8 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   const ImageBase<ImageDimension> * grid,
   const char * which) const
 {
-  using NetworkImageType = SHMoARegNetworkGrid::ImageType;
-  auto resample = ResampleImageFilter<MaskImageType, NetworkImageType>::New();
-  resample->SetInput(mask);
-  resample->SetInterpolator(NearestNeighborInterpolateImageFunction<MaskImageType, double>::New());
-  resample->SetOutputParametersFromImage(grid);
-  resample->Update();
-  typename NetworkImageType::Pointer onGrid = resample->GetOutput();
-  onGrid->DisconnectPipeline();
-  const float * begin = onGrid->GetBufferPointer();
-  const float * end = begin + onGrid->GetBufferedRegion().GetNumberOfPixels();
-  if (std::none_of(begin, end, [](float v) { return v != 0.0f; }))
+  auto onGrid = SHMoARegNetworkGrid::MaskOnGrid<SHMoARegNetworkGrid::ImageType>(mask, grid);
+  if (!onGrid)
   {
     itkExceptionMacro(<< "the " << which << " mask does not overlap the image: no voxel of it lies in the " << which
                       << " image's network grid");
@@ -536,27 +503,12 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
     return;
   }
   // The forward field sampled on the moving grid (zero outside the fixed extent), then inverted
-  // there: v(y) = -u(y + v(y)) by fixed-point iteration.
-  using RealFieldType = Image<Vector<double, ImageDimension>, ImageDimension>;
-  auto toReal = CastImageFilter<DisplacementFieldType, RealFieldType>::New();
-  toReal->SetInput(field);
-  auto onMovingGrid = ResampleImageFilter<RealFieldType, RealFieldType>::New();
-  onMovingGrid->SetInput(toReal->GetOutput());
-  onMovingGrid->SetOutputParametersFromImage(moving);
-  onMovingGrid->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  auto invert = InvertDisplacementFieldImageFilter<RealFieldType>::New();
-  invert->SetInput(onMovingGrid->GetOutput());
-  invert->SetMaximumNumberOfIterations(m_InverseMaximumNumberOfIterations);
-  invert->SetMaxErrorToleranceThreshold(m_InverseTolerance);
-  invert->SetMeanErrorToleranceThreshold(m_InverseTolerance / 10.0);
-  invert->SetEnforceBoundaryCondition(false);
-  invert->SetNumberOfWorkUnits(this->GetNumberOfWorkUnits());
-  auto toOutput = CastImageFilter<RealFieldType, DisplacementFieldType>::New();
-  toOutput->SetInput(invert->GetOutput());
-  toOutput->Update();
-  m_InverseMaximumResidual = invert->GetMaxErrorNorm();
-  m_InverseMeanResidual = invert->GetMeanErrorNorm();
-  this->GetInverseDisplacementField()->Graft(toOutput->GetOutput());
+  // there by fixed-point iteration.
+  const auto inversion = SHMoARegDisplacementFields::Invert(
+    field, moving, m_InverseMaximumNumberOfIterations, m_InverseTolerance, this->GetNumberOfWorkUnits());
+  m_InverseMaximumResidual = inversion.MaximumResidual;
+  m_InverseMeanResidual = inversion.MeanResidual;
+  this->GetInverseDisplacementField()->Graft(inversion.Inverse);
 }
 
 template <typename TFixedImage, typename TMovingImage, typename TDisplacementField, typename TLabelImage>
@@ -686,10 +638,7 @@ SHMoARegistrationFilter<TFixedImage, TMovingImage, TDisplacementField, TLabelIma
   os << indent << "InverseIsExact: " << m_InverseIsExact << std::endl;
   os << indent << "UseExactInverse: " << m_UseExactInverse << std::endl;
   os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
-  os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
-  os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
-  os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
-  os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
+  os << indent << "InstanceOptimizationSettings: " << m_InstanceOptimizationSettings << std::endl;
 }
 
 } // namespace itk

@@ -24,6 +24,7 @@ packages=(
   python3-torch                      # the Python tests run with PyTorch importable too (issue 19)
   python3-venv                       # the pinned torch wheel's environment (LibTorch 2.x build)
   libgloo-dev                        # Gloo's headers for c10d's ProcessGroupGloo (distributed training)
+  libcli11-dev                       # CLI11 (header-only): the command line's option parsing
   clang libclang-rt-14-dev           # the sanitised build and libFuzzer (scripts/sanitize-and-fuzz.sh)
 )
 

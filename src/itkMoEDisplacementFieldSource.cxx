@@ -162,16 +162,11 @@ MoEDisplacementFieldSource::GenerateData()
                       << " channels per image; this filter gives it one (a scalar image)");
   }
   this->UpdateProgress(0.0f);
-  SHMoARegModel::InstanceOptimizationSettings refinement;
-  refinement.Iterations = m_NumberOfInstanceOptimizationIterations;
-  refinement.LearningRate = m_InstanceOptimizationLearningRate;
-  refinement.SmoothnessWeight = m_InstanceOptimizationSmoothnessWeight;
-  refinement.FoldingWeight = m_InstanceOptimizationFoldingWeight;
   const bool refine = !m_RefinementSettings.Levels.empty();
   SHMoARegModel::Prediction prediction = m_Model->Predict(fixed,
                                                           moving,
                                                           m_ComputeGateProbabilities,
-                                                          refinement,
+                                                          m_InstanceOptimizationSettings,
                                                           this->GetFixedMask(),
                                                           this->GetMovingMask(),
                                                           m_ComputeInverseDisplacementField && !refine,
@@ -254,10 +249,7 @@ MoEDisplacementFieldSource::PrintSelf(std::ostream & os, Indent indent) const
   os << indent << "ComputeInverseDisplacementField: " << m_ComputeInverseDisplacementField << std::endl;
   os << indent << "NetworkSeconds: " << m_NetworkSeconds << std::endl;
   os << indent << "NumberOfNetworkPasses: " << m_NumberOfNetworkPasses << std::endl;
-  os << indent << "NumberOfInstanceOptimizationIterations: " << m_NumberOfInstanceOptimizationIterations << std::endl;
-  os << indent << "InstanceOptimizationLearningRate: " << m_InstanceOptimizationLearningRate << std::endl;
-  os << indent << "InstanceOptimizationSmoothnessWeight: " << m_InstanceOptimizationSmoothnessWeight << std::endl;
-  os << indent << "InstanceOptimizationFoldingWeight: " << m_InstanceOptimizationFoldingWeight << std::endl;
+  os << indent << "InstanceOptimizationSettings: " << m_InstanceOptimizationSettings << std::endl;
   os << indent << "InstanceOptimizationSeconds: " << m_InstanceOptimizationSeconds << std::endl;
   os << indent << "RefinementLevels: " << m_RefinementSettings.Levels.size() << " (similarity "
      << m_RefinementSettings.Similarity << ")" << std::endl;

@@ -22,10 +22,10 @@
 #include "ErrorMessage.h"
 #include "ImageTensorBridge.h"
 #include "InstanceOptimization.h"
+#include "Losses.h"
 #include "MultiLevelRefinement.h"
 #include "RegistrationNetwork.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/version.h>
 
 #include <chrono>
@@ -39,18 +39,59 @@ namespace {
 // Every pooling of the presets halves a grid of at least 2 voxels per axis (smaller grids are
 // padded from there).
 constexpr SizeValueType kSmallestNetworkGrid = 2;
+
+// Why a pair cannot go through the network (empty when it can); `call` names the method.
+std::string
+networkPairProblem(bool loaded,
+                   const SHMoARegModel::NetworkImageType * fixed,
+                   const SHMoARegModel::NetworkImageType * moving,
+                   const char * call)
+{
+  std::ostringstream problem;
+  if (!loaded)
+  {
+    problem << "no network: load a model file or create a preset before " << call;
+  }
+  else if (fixed == nullptr || moving == nullptr)
+  {
+    problem << call << " needs a fixed and a moving image";
+  }
+  else if (fixed->GetLargestPossibleRegion().GetNumberOfPixels() == 0)
+  {
+    problem << call << " needs non-empty images";
+  }
+  else if (fixed->GetLargestPossibleRegion() != moving->GetLargestPossibleRegion())
+  {
+    problem << "fixed and moving images must share the network grid: sizes "
+            << fixed->GetLargestPossibleRegion().GetSize() << " and " << moving->GetLargestPossibleRegion().GetSize();
+  }
+  else
+  {
+    const auto size = fixed->GetLargestPossibleRegion().GetSize();
+    if (size[0] < kSmallestNetworkGrid || size[1] < kSmallestNetworkGrid || size[2] < kSmallestNetworkGrid)
+    {
+      problem << "the network grid " << size[0] << " x " << size[1] << " x " << size[2]
+              << " is smaller than the smallest grid this model accepts, " << kSmallestNetworkGrid
+              << "^3 (an image a few network voxels across is too small to register)";
+    }
+  }
+  return problem.str();
+}
 } // namespace
 
 struct SHMoARegModel::Implementation
 {
   shmoareg::RegistrationNetwork network{ nullptr };
   std::string provenance{ "{}" };
+  shmoareg::TrainingGrid trainingGrid; // read from the provenance by the checkpoint reader
   std::string deviceName{ "auto" };
   torch::Device device{ torch::kCPU };
   // Copies of the network on devices other than `device`, made on first use by a prediction
   // that names one: predictions on a shared model never move its network.
   std::mutex copiesMutex;
   std::map<std::string, shmoareg::RegistrationNetwork> copies;
+  // TrainStep's Adam state, made on its first step; a new network or device starts it again.
+  std::unique_ptr<torch::optim::Adam> optimizer;
 
   // The device a prediction runs on: `name`, or the model's own when empty.
   torch::Device
@@ -83,11 +124,14 @@ struct SHMoARegModel::Implementation
     copy->eval();
     return copies.emplace(target.str(), copy).first->second;
   }
+  // After the network or its weights change: copies on other devices and the optimiser state
+  // describe the old ones.
   void
   forgetCopies()
   {
     std::lock_guard<std::mutex> lock(copiesMutex);
     copies.clear();
+    optimizer.reset();
   }
 };
 
@@ -130,6 +174,7 @@ SHMoARegModel::CreateFromPreset(const std::string & presetName, unsigned int see
     itkExceptionMacro(<< shmoareg::messageWithoutTrace(error));
   }
   m_Implementation->provenance = "{\"source\": \"untrained preset\", \"seed\": " + std::to_string(seed) + "}";
+  m_Implementation->trainingGrid = shmoareg::TrainingGrid();
   m_Implementation->forgetCopies();
   m_Implementation->network->to(m_Implementation->device);
   m_Implementation->network->eval();
@@ -144,6 +189,7 @@ SHMoARegModel::LoadFromFile(const std::string & fileName)
     shmoareg::LoadedModel loaded = shmoareg::loadCheckpoint(fileName);
     m_Implementation->network = loaded.network;
     m_Implementation->provenance = loaded.provenance;
+    m_Implementation->trainingGrid = loaded.trainingGrid;
     m_Implementation->forgetCopies();
   }
   catch (const std::exception & error)
@@ -197,95 +243,29 @@ SHMoARegModel::GetProvenance() const
 }
 
 namespace {
-// The network grid a model was trained on, from its provenance: voxel size and field of view (mm;
-// zeros where the file does not say). The trainer writes both (network_voxel_mm since the voxel
-// size mattered, network_field_of_view_mm since the field of view did); older files: the centre
-// crop, which was the field of view, over the grid, whenever every axis was cropped.
-struct TrainingGrid
+FixedArray<double, 3>
+toFixedArray(const std::array<double, 3> & values)
 {
-  FixedArray<double, 3> voxelMm{};
-  FixedArray<double, 3> fieldOfViewMm{};
-  std::string boxCentre{ "image" };
-};
-
-bool
-readTriple(const nlohmann::json & object, const char * key, FixedArray<double, 3> & triple)
-{
-  const auto found = object.find(key);
-  if (found == object.end() || !found->is_array() || found->size() != 3)
-  {
-    return false;
-  }
-  for (unsigned int a = 0; a < 3; ++a)
-  {
-    if (!(*found)[a].is_number() || !((*found)[a].get<double>() > 0.0))
-    {
-      return false;
-    }
-    triple[a] = (*found)[a].get<double>();
-  }
-  return true;
-}
-
-TrainingGrid
-trainingGridOf(const std::string & provenanceText)
-{
-  TrainingGrid recorded;
-  const auto provenance = nlohmann::json::parse(provenanceText, nullptr, /*allow_exceptions=*/false);
-  if (!provenance.is_object())
-  {
-    return recorded;
-  }
-  const auto centre = provenance.find("network_box_centre");
-  if (centre != provenance.end() && centre->is_string() && *centre == "foreground")
-  {
-    recorded.boxCentre = "foreground";
-  }
-  FixedArray<double, 3> crop{}, grid{};
-  const auto training = provenance.find("training");
-  const bool cropped = training != provenance.end() && training->is_object() &&
-                       readTriple(*training, "centre_crop_mm", crop) && readTriple(*training, "grid", grid);
-  if (!readTriple(provenance, "network_voxel_mm", recorded.voxelMm) && cropped)
-  {
-    for (unsigned int a = 0; a < 3; ++a)
-    {
-      recorded.voxelMm[a] = crop[a] / grid[a];
-    }
-  }
-  if (!readTriple(provenance, "network_field_of_view_mm", recorded.fieldOfViewMm) && cropped)
-  {
-    // The crop was the field of view only where it cut the image: then voxel size x grid = crop.
-    bool everyAxisCropped = true;
-    for (unsigned int a = 0; a < 3; ++a)
-    {
-      everyAxisCropped =
-        everyAxisCropped && std::abs(recorded.voxelMm[a] * grid[a] - crop[a]) < 0.5 * recorded.voxelMm[a];
-    }
-    if (everyAxisCropped)
-    {
-      recorded.fieldOfViewMm = crop;
-    }
-  }
-  return recorded;
+  return FixedArray<double, 3>(values.data());
 }
 } // namespace
 
 FixedArray<double, 3>
 SHMoARegModel::GetTrainingVoxelSpacing() const
 {
-  return trainingGridOf(m_Implementation->provenance).voxelMm;
+  return toFixedArray(m_Implementation->trainingGrid.voxelMm);
 }
 
 FixedArray<double, 3>
 SHMoARegModel::GetTrainingFieldOfView() const
 {
-  return trainingGridOf(m_Implementation->provenance).fieldOfViewMm;
+  return toFixedArray(m_Implementation->trainingGrid.fieldOfViewMm);
 }
 
 std::string
 SHMoARegModel::GetTrainingBoxCentre() const
 {
-  return trainingGridOf(m_Implementation->provenance).boxCentre;
+  return m_Implementation->trainingGrid.boxCentre;
 }
 
 SizeValueType
@@ -334,6 +314,7 @@ SHMoARegModel::SetDevice(const std::string & device)
   if (this->IsLoaded())
   {
     m_Implementation->network->to(m_Implementation->device);
+    m_Implementation->optimizer.reset();
   }
   this->Modified();
 }
@@ -374,34 +355,14 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
                        const std::string & deviceName,
                        unsigned int networkPasses) const
 {
-  if (!this->IsLoaded())
+  const std::string pairProblem = networkPairProblem(this->IsLoaded(), fixed, moving, "Predict");
+  if (!pairProblem.empty())
   {
-    itkExceptionMacro(<< "no network: load a model file or create a preset before Predict");
-  }
-  if (fixed == nullptr || moving == nullptr)
-  {
-    itkExceptionMacro(<< "Predict needs a fixed and a moving image");
-  }
-  if (fixed->GetLargestPossibleRegion().GetNumberOfPixels() == 0)
-  {
-    itkExceptionMacro(<< "Predict needs non-empty images");
-  }
-  const auto gridSize = fixed->GetLargestPossibleRegion().GetSize();
-  if (gridSize[0] < kSmallestNetworkGrid || gridSize[1] < kSmallestNetworkGrid || gridSize[2] < kSmallestNetworkGrid)
-  {
-    itkExceptionMacro(<< "the network grid " << gridSize[0] << " x " << gridSize[1] << " x " << gridSize[2]
-                      << " is smaller than the smallest grid this model accepts, " << kSmallestNetworkGrid
-                      << "^3 (an image a few network voxels across is too small to register)");
+    itkExceptionMacro(<< pairProblem);
   }
   if (networkPasses < 1)
   {
     itkExceptionMacro(<< "the network needs at least one pass over the pair (network passes: 0)");
-  }
-  if (fixed->GetLargestPossibleRegion() != moving->GetLargestPossibleRegion())
-  {
-    itkExceptionMacro(<< "fixed and moving images must share the network grid: sizes "
-                      << fixed->GetLargestPossibleRegion().GetSize() << " and "
-                      << moving->GetLargestPossibleRegion().GetSize());
   }
   Prediction prediction;
   try
@@ -464,6 +425,73 @@ SHMoARegModel::Predict(const NetworkImageType * fixed,
     itkExceptionMacro(<< "the network failed: " << shmoareg::messageWithoutTrace(error));
   }
   return prediction;
+}
+
+double
+SHMoARegModel::TrainStep(const NetworkImageType * fixed,
+                         const NetworkImageType * moving,
+                         double learningRate,
+                         const std::string & similarity)
+{
+  const std::string pairProblem = networkPairProblem(this->IsLoaded(), fixed, moving, "TrainStep");
+  if (!pairProblem.empty())
+  {
+    itkExceptionMacro(<< pairProblem);
+  }
+  if (!std::isfinite(learningRate) || learningRate < 0.0)
+  {
+    itkExceptionMacro(<< "the learning rate must be a finite number >= 0 (got " << learningRate << ")");
+  }
+  shmoareg::LossWeights weights;
+  if (similarity == "ncc")
+  {
+    weights.similarity = shmoareg::Similarity::LocalNormalizedCrossCorrelation;
+  }
+  else if (similarity != "mse")
+  {
+    itkExceptionMacro(<< "unknown training similarity \"" << similarity << "\" (ncc or mse)");
+  }
+  Implementation & implementation = *m_Implementation;
+  double loss = 0.0;
+  try
+  {
+    shmoareg::RegistrationNetwork network = implementation.network;
+    if (!implementation.optimizer)
+    {
+      implementation.optimizer =
+        std::make_unique<torch::optim::Adam>(network->parameters(), torch::optim::AdamOptions(learningRate));
+    }
+    for (auto & group : implementation.optimizer->param_groups())
+    {
+      static_cast<torch::optim::AdamOptions &>(group.options()).lr(learningRate);
+    }
+    const torch::Tensor f = shmoareg::imageToTensor(fixed, implementation.device);
+    const torch::Tensor m = shmoareg::imageToTensor(moving, implementation.device);
+    network->train();
+    implementation.optimizer->zero_grad();
+    loss = shmoareg::backwardTotalLoss(network->forward(m, f), f, weights).total;
+    implementation.optimizer->step();
+    network->eval();
+  }
+  catch (const std::exception & error)
+  {
+    implementation.network->eval();
+    itkExceptionMacro(<< "the training step failed: " << shmoareg::messageWithoutTrace(error));
+  }
+  {
+    // Copies on other devices hold the weights before this step.
+    std::lock_guard<std::mutex> lock(implementation.copiesMutex);
+    implementation.copies.clear();
+  }
+  this->Modified();
+  return loss;
+}
+
+std::ostream &
+operator<<(std::ostream & os, const SHMoARegModel::InstanceOptimizationSettings & settings)
+{
+  return os << "iterations " << settings.Iterations << ", learning rate " << settings.LearningRate << ", smoothness "
+            << settings.SmoothnessWeight << ", folding " << settings.FoldingWeight;
 }
 
 void

@@ -166,12 +166,17 @@ itkMoEDisplacementFieldSourceTest(int, char *[])
     for (; !a.IsAtEnd(); ++a, ++b)
       unchanged = unchanged && a.Get() == b.Get();
     ITK_TEST_EXPECT_TRUE(unchanged);
-    source->SetNumberOfInstanceOptimizationIterations(0);
-    source->SetInstanceOptimizationLearningRate(-1.0);
-    source->SetNumberOfInstanceOptimizationIterations(5);
+    // The settings struct: the iterations setter changes only the iterations.
+    auto negativeStep = source->GetInstanceOptimizationSettings();
+    ITK_TEST_EXPECT_EQUAL(negativeStep.Iterations, 40u);
+    ITK_TEST_EXPECT_EQUAL(negativeStep.LearningRate, itk::SHMoARegModel::InstanceOptimizationSettings().LearningRate);
+    negativeStep.LearningRate = -1.0;
+    negativeStep.Iterations = 5;
+    source->SetInstanceOptimizationSettings(negativeStep);
     ITK_TRY_EXPECT_EXCEPTION(source->Update()); // a negative step is refused
-    source->SetInstanceOptimizationLearningRate(0.2);
     source->SetNumberOfInstanceOptimizationIterations(0);
+    ITK_TEST_EXPECT_EQUAL(source->GetInstanceOptimizationSettings().LearningRate, -1.0);
+    source->SetInstanceOptimizationSettings(itk::SHMoARegModel::InstanceOptimizationSettings());
   }
 
   // Multi-level refinement on the network grid: the source's field is SHMoARegModel::Refine of

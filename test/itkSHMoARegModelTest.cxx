@@ -19,6 +19,7 @@
 
 #include "itkTestingMacros.h"
 
+#include <cmath>
 #include <fstream>
 
 namespace {
@@ -95,6 +96,36 @@ itkSHMoARegModelTest(int argc, char * argv[])
   const itk::Index<3> probe{ { 10, 12, 14 } };
   ITK_TEST_EXPECT_EQUAL(again.VoxelDisplacement->GetPixel(probe), prediction.VoxelDisplacement->GetPixel(probe));
 
+  // Fine-tuning (TrainStep): a step of learning rate 0 leaves the weights as they were; steps on
+  // one pair lower its loss and change the prediction; the saved file keeps them.
+  auto tuned = itk::SHMoARegModel::New();
+  tuned->SetDevice("cpu");
+  tuned->LoadFromFile(file);
+  const double untrainedLoss = tuned->TrainStep(fixed, moving, 0.0);
+  ITK_TEST_EXPECT_TRUE(std::isfinite(untrainedLoss) && untrainedLoss > 0.0);
+  ITK_TEST_EXPECT_EQUAL(tuned->Predict(fixed, moving).VoxelDisplacement->GetPixel(probe),
+                        prediction.VoxelDisplacement->GetPixel(probe));
+  double lastLoss = untrainedLoss;
+  for (int step = 0; step < 6; ++step)
+  {
+    lastLoss = tuned->TrainStep(fixed, moving, 1e-4);
+    std::cout << "TrainStep " << step << ": loss " << lastLoss << std::endl;
+  }
+  std::cout << "TrainStep: loss " << untrainedLoss << " before, " << lastLoss << " after 5 steps" << std::endl;
+  ITK_TEST_EXPECT_TRUE(lastLoss < untrainedLoss);
+  const auto tunedPrediction = tuned->Predict(fixed, moving);
+  ITK_TEST_EXPECT_TRUE(tunedPrediction.VoxelDisplacement->GetPixel(probe) !=
+                       prediction.VoxelDisplacement->GetPixel(probe));
+  tuned->SaveToFile(folder + "/itkSHMoARegModelTest-tuned.pt");
+  auto tunedLoaded = itk::SHMoARegModel::New();
+  tunedLoaded->SetDevice("cpu");
+  tunedLoaded->LoadFromFile(folder + "/itkSHMoARegModelTest-tuned.pt");
+  ITK_TEST_EXPECT_EQUAL(tunedLoaded->Predict(fixed, moving).VoxelDisplacement->GetPixel(probe),
+                        tunedPrediction.VoxelDisplacement->GetPixel(probe));
+  ITK_TRY_EXPECT_EXCEPTION(tuned->TrainStep(fixed, moving, -1.0));
+  ITK_TRY_EXPECT_EXCEPTION(tuned->TrainStep(fixed, moving, 1e-4, "dice"));
+  ITK_TRY_EXPECT_EXCEPTION(itk::SHMoARegModel::New()->TrainStep(fixed, moving));
+
   // Errors name the problem.
   try
   {
@@ -128,6 +159,7 @@ itkSHMoARegModelTest(int argc, char * argv[])
   smaller->SetRegions(ImageType::SizeType{ { 16, 32, 32 } });
   smaller->Allocate(true);
   ITK_TRY_EXPECT_EXCEPTION(loaded->Predict(fixed, smaller));
+  ITK_TRY_EXPECT_EXCEPTION(loaded->TrainStep(fixed, smaller));
   ITK_TRY_EXPECT_EXCEPTION(loaded->SetNumberOfThreads(-2));
 
   std::cout << "Test finished." << std::endl;

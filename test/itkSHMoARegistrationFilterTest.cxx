@@ -149,36 +149,25 @@ public:
   }
   std::vector<float> values;
 };
-} // namespace
+
+// What every scenario shares: the pair, the network grid, and two model files with known
+// outputs (a constant translation, and random weights for the round trip).
+struct Scenario
+{
+  std::string folder;
+  FixedImageType::Pointer fixed;
+  MovingImageType::Pointer moving;
+  FilterType::GridSizeType grid;
+  itk::Vector<double, 3> translation;
+  std::array<double, 3> translationVoxels; // the translation in voxels of the network grid
+  std::string translationModel;
+  std::string randomModel;
+};
 
 int
-itkSHMoARegistrationFilterTest(int argc, char * argv[])
+testTranslation(const Scenario & scenario)
 {
-  if (argc < 2)
-  {
-    std::cerr << "usage: " << itkNameOfTestExecutableMacro(argv) << " temporaryDirectory" << std::endl;
-    return EXIT_FAILURE;
-  }
-  const std::string folder = argv[1];
-  const auto fixed = makeFixed();
-  const auto moving = makeMoving();
-  FilterType::GridSizeType grid;
-  grid.Fill(16);
-
-  // --- A constant translation of (2, -1, 3) mm. In voxels of the network grid (index order):
-  // v = diag(1 / spacing_net) D^T t.
-  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(fixed, grid);
-  const itk::Vector<double, 3> translation{ std::array<double, 3>{ 2.0, -1.0, 3.0 }.data() };
-  const itk::Vector<double, 3> rotated =
-    itk::Matrix<double, 3, 3>(networkGrid->GetDirection().GetTranspose()) * translation;
-  std::array<double, 3> voxels;
-  for (unsigned int a = 0; a < 3; ++a)
-  {
-    voxels[a] = rotated[a] / networkGrid->GetSpacing()[a];
-  }
-  const std::string translationModel = folder + "/translation.pt";
-  shmoareg_test::writeConstantDisplacementModel(translationModel, voxels);
-
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   auto filter = FilterType::New();
   ITK_EXERCISE_BASIC_OBJECT_METHODS(filter, SHMoARegistrationFilter, ImageToImageFilter);
   filter->SetFixedImage(fixed);
@@ -249,6 +238,44 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   ITK_TEST_EXPECT_TRUE(!filter->GetInverseIsExact()); // not a diffeomorphic model
   filter->ComputeInverseDisplacementFieldOff();
 
+  // WarpImageFilter applying the filter's field gives the filter's warped image.
+  using WarpType = itk::WarpImageFilter<MovingImageType, MovingImageType, FieldType>;
+  auto warp = WarpType::New();
+  warp->SetInput(moving);
+  warp->SetDisplacementField(field);
+  warp->SetOutputParametersFromImage(fixed);
+  warp->Update();
+  const double warpDifference = maxDifference(warp->GetOutput(), filter->GetWarpedImage());
+  std::cout << "filter warped vs WarpImageFilter: " << warpDifference << std::endl;
+  ITK_TEST_EXPECT_TRUE(warpDifference < 1e-4);
+
+  // And the warped image is the moving function at x + t (linear function: exact up to float).
+  double worstWarped = 0.0;
+  itk::ImageRegionConstIteratorWithIndex<MovingImageType> w(filter->GetWarpedImage(),
+                                                            filter->GetWarpedImage()->GetLargestPossibleRegion());
+  for (; !w.IsAtEnd(); ++w)
+  {
+    itk::Point<double, 3> p;
+    fixed->TransformIndexToPhysicalPoint(w.GetIndex(), p);
+    worstWarped = std::max(worstWarped, std::abs(w.Get() - movingValue(p + translation)));
+  }
+  std::cout << "warped vs analytic moving(x + t): " << worstWarped << std::endl;
+  ITK_TEST_EXPECT_TRUE(worstWarped < 1e-3);
+
+  // Progress ran from 0 to 1 through the steps (the network is 70% of it).
+  ITK_TEST_EXPECT_TRUE(progress->values.size() >= 4);
+  ITK_TEST_EXPECT_EQUAL(progress->values.front(), 0.0f);
+  ITK_TEST_EXPECT_TRUE(std::count_if(progress->values.begin(), progress->values.end(), [](float v) {
+                         return v >= 0.79f && v < 1.0f;
+                       }) > 0);
+  ITK_TEST_EXPECT_TRUE(std::abs(progress->values.back() - 1.0f) < 1e-6f);
+  return EXIT_SUCCESS;
+}
+
+int
+testDiffeomorphicInverse(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- The diffeomorphic variant's exact inverse: a constant velocity t integrates to the
   // translation t and its negation to -t, so the inverse is -t everywhere on the moving grid (no
   // fixed-point iteration, no border effect); with an affine initial transform A (x -> A(x + t))
@@ -297,38 +324,13 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     ITK_TEST_EXPECT_TRUE(!exact->GetInverseIsExact());
   }
 
-  // WarpImageFilter applying the filter's field gives the filter's warped image.
-  using WarpType = itk::WarpImageFilter<MovingImageType, MovingImageType, FieldType>;
-  auto warp = WarpType::New();
-  warp->SetInput(moving);
-  warp->SetDisplacementField(field);
-  warp->SetOutputParametersFromImage(fixed);
-  warp->Update();
-  const double warpDifference = maxDifference(warp->GetOutput(), filter->GetWarpedImage());
-  std::cout << "filter warped vs WarpImageFilter: " << warpDifference << std::endl;
-  ITK_TEST_EXPECT_TRUE(warpDifference < 1e-4);
+  return EXIT_SUCCESS;
+}
 
-  // And the warped image is the moving function at x + t (linear function: exact up to float).
-  double worstWarped = 0.0;
-  itk::ImageRegionConstIteratorWithIndex<MovingImageType> w(filter->GetWarpedImage(),
-                                                            filter->GetWarpedImage()->GetLargestPossibleRegion());
-  for (; !w.IsAtEnd(); ++w)
-  {
-    itk::Point<double, 3> p;
-    fixed->TransformIndexToPhysicalPoint(w.GetIndex(), p);
-    worstWarped = std::max(worstWarped, std::abs(w.Get() - movingValue(p + translation)));
-  }
-  std::cout << "warped vs analytic moving(x + t): " << worstWarped << std::endl;
-  ITK_TEST_EXPECT_TRUE(worstWarped < 1e-3);
-
-  // Progress ran from 0 to 1 through the steps (the network is 70% of it).
-  ITK_TEST_EXPECT_TRUE(progress->values.size() >= 4);
-  ITK_TEST_EXPECT_EQUAL(progress->values.front(), 0.0f);
-  ITK_TEST_EXPECT_TRUE(std::count_if(progress->values.begin(), progress->values.end(), [](float v) {
-                         return v >= 0.79f && v < 1.0f;
-                       }) > 0);
-  ITK_TEST_EXPECT_TRUE(std::abs(progress->values.back() - 1.0f) < 1e-6f);
-
+int
+testZeroModel(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- A zero model: field zero, warped image = moving resampled onto the fixed grid.
   const std::string zeroModel = folder + "/zero.pt";
   shmoareg_test::writeConstantDisplacementModel(zeroModel, { 0.0, 0.0, 0.0 });
@@ -357,7 +359,13 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   const double zeroDifference = maxDifference(resample->GetOutput(), zero->GetWarpedImage());
   std::cout << "zero model: warped vs moving resampled on the fixed grid: " << zeroDifference << std::endl;
   ITK_TEST_EXPECT_TRUE(zeroDifference < 1e-4);
+  return EXIT_SUCCESS;
+}
 
+int
+testInitialField(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- An initial transform (a constant field t0 on its own grid) composes with the network's:
   // x -> t0(x + t), so the field is t + t0 and the warped image is moving(x + t + t0).
   {
@@ -397,8 +405,18 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
               << worstComposedWarp << std::endl;
     ITK_TEST_EXPECT_TRUE(worstComposed < 1e-4);
     ITK_TEST_EXPECT_TRUE(worstComposedWarp < 1e-3);
+    // Without an initial transform the deformable part is the output itself.
+    composed->SetInitialDisplacementField(nullptr);
+    ITK_TRY_EXPECT_NO_EXCEPTION(composed->Update());
+    ITK_TEST_EXPECT_TRUE(composed->GetDeformableDisplacementField() == composed->GetDisplacementField());
   }
+  return EXIT_SUCCESS;
+}
 
+int
+testInitialAffine(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- An affine initial transform t0(p) = A p + b (itk::AffineTransform, as read from a .mat):
   // the field is A(x + t) + b - x and the warped image moving(A(x + t) + b).
   {
@@ -437,6 +455,16 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
               << " mm, warped vs moving(A(x + t) + b) " << worstWarp << std::endl;
     ITK_TEST_EXPECT_TRUE(worstField < 1e-3);
     ITK_TEST_EXPECT_TRUE(worstWarp < 1e-2);
+    // The deformable part before t0 is composed (ANTs' P1Warp): the network's translation t.
+    const FieldType * deformable = withAffine->GetDeformableDisplacementField();
+    ITK_TEST_EXPECT_TRUE(deformable != withAffine->GetDisplacementField());
+    double worstDeformable = 0.0;
+    itk::ImageRegionConstIterator<FieldType> w(deformable, deformable->GetLargestPossibleRegion());
+    for (; !w.IsAtEnd(); ++w)
+      for (unsigned int a = 0; a < 3; ++a)
+        worstDeformable = std::max(worstDeformable, std::abs(w.Get()[a] - translation[a]));
+    std::cout << "affine initial transform: deformable part vs t " << worstDeformable << " mm" << std::endl;
+    ITK_TEST_EXPECT_TRUE(worstDeformable < 1e-4);
     // A change to the transform's parameters makes the filter run again.
     const auto before = withAffine->GetMTime();
     affine->Translate(itk::Vector<double, 3>{ std::array<double, 3>{ 1.0, 0.0, 0.0 }.data() });
@@ -450,7 +478,13 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     withAffine->SetInitialDisplacementField(initialField);
     ITK_TRY_EXPECT_EXCEPTION(withAffine->Update());
   }
+  return EXIT_SUCCESS;
+}
 
+int
+testPixelTypes(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- Other scalar pixel types (unsigned char fixed, short moving) go through the same path.
   using CharImage = itk::Image<unsigned char, 3>;
   using ShortImage = itk::Image<short, 3>;
@@ -468,17 +502,26 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   auto mixed = itk::SHMoARegistrationFilter<CharImage, ShortImage>::New();
   mixed->SetFixedImage(charFixed);
   mixed->SetMovingImage(shortMoving);
+  const std::string zeroModel = folder + "/zero.pt";
+  shmoareg_test::writeConstantDisplacementModel(zeroModel, { 0.0, 0.0, 0.0 });
+  auto zeroNetwork = itk::SHMoARegModel::New();
+  zeroNetwork->SetDevice("cpu");
+  zeroNetwork->LoadFromFile(zeroModel);
   mixed->SetModel(zeroNetwork);
   mixed->SetDevice("cpu");
   mixed->SetNetworkGridSize(grid);
   ITK_TRY_EXPECT_NO_EXCEPTION(mixed->Update());
   ITK_TEST_EXPECT_EQUAL(mixed->GetWarpedImage()->GetPixel({ { 5, 5, 5 } }), -300);
   ITK_TEST_EXPECT_EQUAL(mixed->GetDisplacementField()->GetPixel({ { 5, 5, 5 } }).GetNorm(), 0.0f);
+  return EXIT_SUCCESS;
+}
 
+int
+testRoundTrip(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- Round trip: with the network grid equal to the fixed grid, the filter's field back in
   // voxel units equals the network's own output on the preprocessed images.
-  const std::string randomModel = folder + "/random.pt";
-  shmoareg_test::writeRandomFieldModel(randomModel, 7);
   auto roundTrip = FilterType::New();
   roundTrip->SetFixedImage(fixed);
   roundTrip->SetMovingImage(moving);
@@ -505,7 +548,19 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
             << std::endl;
   ITK_TEST_EXPECT_TRUE(largest > 0.01);
   ITK_TEST_EXPECT_TRUE(worstRoundTrip < 1e-4);
+  return EXIT_SUCCESS;
+}
 
+int
+testLabels(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
+  auto filter = FilterType::New();
+  filter->SetFixedImage(fixed);
+  filter->SetMovingImage(moving);
+  filter->SetModelFileName(translationModel);
+  filter->SetDevice("cpu");
+  filter->SetNetworkGridSize(grid);
   // --- Labels are warped by nearest neighbour and keep their values.
   auto labels = LabelImageType::New();
   labels->CopyInformation(moving);
@@ -530,7 +585,13 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     labelsKept = labelsKept && allowed.count(wl.Get()) > 0;
   }
   ITK_TEST_EXPECT_TRUE(labelsKept);
+  return EXIT_SUCCESS;
+}
 
+int
+testNetworkGrid(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- The network grid: from the model's training voxel size unless given.
   {
     const std::string trained = folder + "/trained-at-6-6-4mm.pt";
@@ -646,14 +707,20 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     automatic->SetNetworkGridSpacing(wanted);
     ITK_TEST_EXPECT_TRUE(throwsWith([&] { automatic->Update(); }, "voxel size must be positive"));
   }
+  return EXIT_SUCCESS;
+}
 
+int
+testMasks(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- Masks: instance optimisation with a mask over everything gives what it gives without;
   // a mask that misses the image is refused by name.
   {
     auto refine = FilterType::New();
     refine->SetFixedImage(fixed);
     refine->SetMovingImage(moving);
-    refine->SetModelFileName(folder + "/random.pt");
+    refine->SetModelFileName(randomModel);
     refine->SetDevice("cpu");
     refine->SetNetworkGridSize(grid);
     refine->SetNumberOfInstanceOptimizationIterations(5);
@@ -685,7 +752,13 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
     refine->SetMovingMask(elsewhere);
     ITK_TEST_EXPECT_TRUE(throwsWith([&] { refine->Update(); }, "moving mask does not overlap"));
   }
+  return EXIT_SUCCESS;
+}
 
+int
+testBadInput(const Scenario & scenario)
+{
+  const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
   // --- Bad input: each an exception that names the problem.
   auto bad = FilterType::New();
   bad->SetDevice("cpu");
@@ -722,7 +795,7 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   offGrid->Allocate(true);
   bad->SetMovingLabelImage(offGrid);
   ITK_TEST_EXPECT_TRUE(throwsWith([&] { bad->Update(); }, "moving label image must lie on the moving image's grid"));
-  bad->SetMovingLabelImage(labels);
+  bad->SetMovingLabelImage(nullptr);
 
   bad->SetDevice("cuda");
   try
@@ -744,7 +817,73 @@ itkSHMoARegistrationFilterTest(int argc, char * argv[])
   bad->AddObserver(itk::ProgressEvent(), abortOnProgress);
   bad->Modified();
   ITK_TRY_EXPECT_EXCEPTION(bad->Update());
+  return EXIT_SUCCESS;
+}
 
+} // namespace
+
+int
+itkSHMoARegistrationFilterTest(int argc, char * argv[])
+{
+  if (argc < 2)
+  {
+    std::cerr << "usage: " << itkNameOfTestExecutableMacro(argv) << " temporaryDirectory [scenario]" << std::endl;
+    return EXIT_FAILURE;
+  }
+  Scenario scenario;
+  scenario.folder = argv[1];
+  const std::string & folder = scenario.folder;
+  scenario.fixed = makeFixed();
+  scenario.moving = makeMoving();
+  scenario.grid.Fill(16);
+  const auto & fixed = scenario.fixed;
+  const auto & grid = scenario.grid;
+  // --- A constant translation of (2, -1, 3) mm. In voxels of the network grid (index order):
+  // v = diag(1 / spacing_net) D^T t.
+  const auto networkGrid = itk::SHMoARegNetworkGrid::MakeGrid(fixed, grid);
+  scenario.translation = itk::Vector<double, 3>{ std::array<double, 3>{ 2.0, -1.0, 3.0 }.data() };
+  const itk::Vector<double, 3> rotated =
+    itk::Matrix<double, 3, 3>(networkGrid->GetDirection().GetTranspose()) * scenario.translation;
+  std::array<double, 3> voxels;
+  for (unsigned int a = 0; a < 3; ++a)
+  {
+    voxels[a] = rotated[a] / networkGrid->GetSpacing()[a];
+  }
+  scenario.translationModel = folder + "/translation.pt";
+  scenario.translationVoxels = voxels;
+  shmoareg_test::writeConstantDisplacementModel(scenario.translationModel, voxels);
+  scenario.randomModel = folder + "/random.pt";
+  shmoareg_test::writeRandomFieldModel(scenario.randomModel, 7);
+
+  // Each scenario alone when named (ctest runs them one at a time, so each fails on its own);
+  // all of them without a name.
+  const std::vector<std::pair<std::string, int (*)(const Scenario &)>> scenarios{
+    { "Translation", testTranslation },     { "DiffeomorphicInverse", testDiffeomorphicInverse },
+    { "ZeroModel", testZeroModel },         { "InitialField", testInitialField },
+    { "InitialAffine", testInitialAffine }, { "PixelTypes", testPixelTypes },
+    { "RoundTrip", testRoundTrip },         { "Labels", testLabels },
+    { "NetworkGrid", testNetworkGrid },     { "Masks", testMasks },
+    { "BadInput", testBadInput },
+  };
+  const std::string wanted = argc > 2 ? argv[2] : "";
+  bool found = wanted.empty();
+  for (const auto & [name, run] : scenarios)
+  {
+    if (!wanted.empty() && name != wanted)
+      continue;
+    found = true;
+    std::cout << "scenario " << name << std::endl;
+    if (run(scenario) != EXIT_SUCCESS)
+    {
+      std::cerr << "scenario " << name << " failed" << std::endl;
+      return EXIT_FAILURE;
+    }
+  }
+  if (!found)
+  {
+    std::cerr << "no scenario named " << wanted << std::endl;
+    return EXIT_FAILURE;
+  }
   std::cout << "Test finished." << std::endl;
   return EXIT_SUCCESS;
 }

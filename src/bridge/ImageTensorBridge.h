@@ -11,8 +11,7 @@
 #ifndef shmoareg_ImageTensorBridge_h
 #define shmoareg_ImageTensorBridge_h
 
-#include "itkImage.h"
-#include "itkVector.h"
+#include "itkSHMoARegImageTypes.h"
 #include "itkVectorImage.h"
 
 #include <torch/torch.h>
@@ -20,9 +19,9 @@
 namespace shmoareg {
 
 // The same types as itk::SHMoARegModel's (whose header is not needed here).
-using NetworkImageType = itk::Image<float, 3>;
-using VoxelDisplacementFieldType = itk::Image<itk::Vector<float, 3>, 3>;
-using ExpertMapType = itk::Image<unsigned char, 3>;
+using NetworkImageType = itk::SHMoARegImageTypes::ImageType;
+using VoxelDisplacementFieldType = itk::SHMoARegImageTypes::DisplacementFieldType;
+using ExpertMapType = itk::SHMoARegImageTypes::ExpertMapType;
 using GateProbabilityImageType = itk::VectorImage<float, 3>;
 
 // [1, 1, k, j, i] float tensor (a copy) on `device`.

@@ -11,9 +11,11 @@
 namespace shmoareg::cli {
 
 AffinePreAlignmentResult
-affinePreAlignment(const itk::Image<float, 3> * fixed, const itk::Image<float, 3> * moving, std::ostream & log)
+affinePreAlignment(const itk::SHMoARegImageTypes::ImageType * fixed,
+                   const itk::SHMoARegImageTypes::ImageType * moving,
+                   std::ostream & log)
 {
-  using ImageType = itk::Image<float, 3>;
+  using ImageType = itk::SHMoARegImageTypes::ImageType;
   using AffineType = itk::AffineTransform<double, 3>;
   using MetricType = itk::MattesMutualInformationImageToImageMetricv4<ImageType, ImageType>;
   using OptimizerType = itk::RegularStepGradientDescentOptimizerv4<double>;

@@ -4,7 +4,7 @@
 #define shmoareg_AffinePreAlignment_h
 
 #include "itkAffineTransform.h"
-#include "itkImage.h"
+#include "itkSHMoARegImageTypes.h"
 
 #include <ostream>
 
@@ -23,7 +23,9 @@ struct AffinePreAlignmentResult
 // random sample (fixed seed: the same result every run), regular-step gradient descent with
 // physical-shift scales. Progress per level goes to `log`.
 AffinePreAlignmentResult
-affinePreAlignment(const itk::Image<float, 3> * fixed, const itk::Image<float, 3> * moving, std::ostream & log);
+affinePreAlignment(const itk::SHMoARegImageTypes::ImageType * fixed,
+                   const itk::SHMoARegImageTypes::ImageType * moving,
+                   std::ostream & log);
 
 } // namespace shmoareg::cli
 

@@ -3,6 +3,8 @@
 
 #include "itkTransformFileWriter.h"
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -31,30 +33,106 @@ ArgumentParser::flag(const std::string & name, const std::string & help)
 bool
 ArgumentParser::parse(int argc, char * argv[], int first)
 {
-  for (int i = first; i < argc; ++i)
+  CLI::App app(m_Summary, "shmoareg " + m_Command);
+  app.set_help_flag("-h,--help", "this text");
+  // A command with a JSON --config of its own (train, evaluate, synthesize: docs/training.md) keeps
+  // it; every other command reads its options from TOML or INI files.
+  const bool ownConfig =
+    std::any_of(m_Specs.begin(), m_Specs.end(), [](const auto & spec) { return spec.first == "config"; });
+  bool printConfig = false;
+  if (!ownConfig)
   {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h")
-    {
-      std::cout << usage();
-      return false;
-    }
-    if (arg.rfind("--", 0) != 0)
-      throw UsageError("unexpected argument '" + arg + "'");
-    const std::string name = arg.substr(2);
-    auto spec = std::find_if(m_Specs.begin(), m_Specs.end(), [&](const auto & s) { return s.first == name; });
-    if (spec == m_Specs.end())
-      throw UsageError("unknown argument '" + arg + "' for '" + m_Command + "'");
-    if (spec->second.valueName.empty())
-    {
-      m_Values[name] = "1";
+    app.set_config("--config", "", "read options from a TOML or INI file (such as --print-config writes)");
+    app.allow_config_extras(CLI::config_extras_mode::error); // a misspelt key is an error, not ignored
+    app
+      .add_flag("--print-config",
+                printConfig,
+                "print the options given (command line and --config) as a configuration file, and stop")
+      ->configurable(false);
+  }
+  app.add_flag("-q,--quiet", m_Quiet, "no progress and no results on the standard output (errors still)");
+  app.add_flag("-v,--verbose", m_Verbose, "more detail in the progress lines");
+  for (const auto & [name, spec] : m_Specs)
+  {
+    if (spec.valueName.empty())
+      app.add_flag("--" + name, spec.help);
+    else
+      app.add_option("--" + name, spec.help)
+        ->type_name(spec.valueName)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+  std::vector<std::string> arguments(argv + first, argv + argc);
+  std::reverse(arguments.begin(), arguments.end()); // CLI11 takes them last first
+  try
+  {
+    app.parse(arguments);
+  }
+  catch (const CLI::CallForHelp &)
+  {
+    std::cout << app.help();
+    return false;
+  }
+  catch (const CLI::ExtrasError &)
+  {
+    std::string extras;
+    for (const auto & argument : app.remaining())
+      extras += (extras.empty() ? "" : " ") + argument;
+    throw UsageError("unknown argument '" + extras + "' for '" + m_Command + "'");
+  }
+  catch (const CLI::ParseError & error)
+  {
+    throw UsageError(error.what());
+  }
+  for (const auto & [name, spec] : m_Specs)
+  {
+    const CLI::Option * option = app.get_option("--" + name);
+    if (option->count() == 0)
       continue;
+    if (spec.valueName.empty())
+    {
+      // A flag: on the command line, or "name = true" in a configuration file.
+      if (option->as<bool>())
+        m_Values[name] = "1";
     }
-    if (i + 1 >= argc)
-      throw UsageError("argument '" + arg + "' needs a value (" + spec->second.valueName + ")");
-    m_Values[name] = argv[++i];
+    else
+      m_Values[name] = option->results().back();
+  }
+  if (m_Quiet && m_Verbose)
+    throw UsageError("--quiet and --verbose contradict each other: give one");
+  if (printConfig)
+  {
+    std::cout << app.config_to_str(/*default_also=*/false, /*write_description=*/true);
+    return false;
   }
   return true;
+}
+
+namespace {
+// Where output that is not wanted goes (a stream without a buffer writes nothing).
+std::ostream &
+nowhere()
+{
+  static std::ostream stream(nullptr);
+  return stream;
+}
+} // namespace
+
+std::ostream &
+ArgumentParser::progress() const
+{
+  return m_Quiet ? nowhere() : std::cerr;
+}
+
+std::ostream &
+ArgumentParser::results() const
+{
+  return m_Quiet ? nowhere() : std::cout;
+}
+
+std::ostream &
+ArgumentParser::details() const
+{
+  return m_Verbose ? std::cerr : nowhere();
 }
 
 bool
@@ -131,20 +209,6 @@ ArgumentParser::require(const std::vector<std::string> & names) const
 {
   for (const auto & n : names)
     get(n);
-}
-
-std::string
-ArgumentParser::usage() const
-{
-  std::ostringstream out;
-  out << "usage: shmoareg " << m_Command << " [options]\n  " << m_Summary << "\noptions:\n";
-  for (const auto & s : m_Specs)
-  {
-    std::string left = "  --" + s.first + (s.second.valueName.empty() ? "" : " " + s.second.valueName);
-    out << left << std::string(left.size() < 34 ? 34 - left.size() : 1, ' ') << s.second.help << "\n";
-  }
-  out << "  --help                          this text\n";
-  return out.str();
 }
 
 std::string

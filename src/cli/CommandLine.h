@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// The options of one subcommand, parsed by CLI11: its generated --help, --config FILE (TOML or
+// INI: an elastix-style parameter file for any command) and --print-config (the options given,
+// as such a file). Values are kept as text and converted where they are used.
 class ArgumentParser
 {
 public:
@@ -31,7 +35,8 @@ public:
   // --name (no value)
   void
   flag(const std::string & name, const std::string & help);
-  // Parses argv[first ..]; returns false after printing the help for --help.
+  // Parses argv[first ..]; returns false after printing the help (--help) or the options given
+  // as a configuration file (--print-config): the command then stops with exit code 0.
   bool
   parse(int argc, char * argv[], int first);
 
@@ -53,8 +58,16 @@ public:
   // UsageError unless every name is given.
   void
   require(const std::vector<std::string> & names) const;
-  std::string
-  usage() const;
+
+  // --quiet and --verbose, which every command has. Progress (a line per stage that takes time)
+  // goes to stderr, never into a command's results or files; --quiet leaves out progress and the
+  // results printed on stdout (errors and warnings stay); --verbose adds details to progress.
+  std::ostream &
+  progress() const;
+  std::ostream &
+  results() const;
+  std::ostream &
+  details() const;
 
 private:
   struct Spec
@@ -66,6 +79,8 @@ private:
   std::string m_Summary;
   std::vector<std::pair<std::string, Spec>> m_Specs;
   std::map<std::string, std::string> m_Values;
+  bool m_Quiet = false;
+  bool m_Verbose = false;
 };
 
 // One output file of a command: the option that names it (for messages) and its path.

@@ -2,12 +2,8 @@
 #include "ImageFiles.h"
 
 #include "itkAffineTransform.h"
-#include "itkCastImageFilter.h"
 #include "itkHDF5TransformIOFactory.h"
 #include "itkImageFileReader.h"
-#include "itkImageRegionConstIteratorWithIndex.h"
-#include "itkImageRegionIterator.h"
-#include "itkInvertDisplacementFieldImageFilter.h"
 #include "itkMatlabTransformIOFactory.h"
 #include "itkObjectFactoryBase.h"
 #include "itkTransformFactoryBase.h"
@@ -269,63 +265,6 @@ toAffineTransform(const LinearTransformType * linear)
   affine->SetMatrix(linear->GetMatrix());
   affine->SetTranslation(linear->GetTranslation());
   return affine.GetPointer();
-}
-
-FloatFieldType::Pointer
-removeLinearPart(const FloatFieldType * field, const LinearTransformType * linear)
-{
-  const auto inverse = linear->GetInverseTransform();
-  if (!inverse)
-    throw std::runtime_error("the affine initial transform is not invertible (singular matrix)");
-  auto deformable = FloatFieldType::New();
-  deformable->CopyInformation(field);
-  deformable->SetRegions(field->GetLargestPossibleRegion());
-  deformable->Allocate();
-  itk::ImageRegionConstIteratorWithIndex<FloatFieldType> in(field, field->GetLargestPossibleRegion());
-  itk::ImageRegionIterator<FloatFieldType> out(deformable, deformable->GetLargestPossibleRegion());
-  for (; !in.IsAtEnd(); ++in, ++out)
-  {
-    itk::Point<double, 3> x;
-    field->TransformIndexToPhysicalPoint(in.GetIndex(), x);
-    itk::Point<double, 3> mapped = x;
-    for (unsigned int a = 0; a < 3; ++a)
-      mapped[a] += in.Get()[a];
-    const itk::Point<double, 3> y = inverse->TransformPoint(mapped);
-    FloatFieldType::PixelType w;
-    for (unsigned int a = 0; a < 3; ++a)
-      w[a] = static_cast<float>(y[a] - x[a]);
-    out.Set(w);
-  }
-  return deformable;
-}
-
-FloatFieldType::Pointer
-invertDisplacementField(const FloatFieldType * field, double & maxResidual)
-{
-  auto toReal = itk::CastImageFilter<FloatFieldType, RealFieldType>::New();
-  toReal->SetInput(field);
-  auto invert = itk::InvertDisplacementFieldImageFilter<RealFieldType>::New();
-  invert->SetInput(toReal->GetOutput());
-  invert->SetMaximumNumberOfIterations(50);
-  invert->SetMaxErrorToleranceThreshold(0.01);
-  invert->SetMeanErrorToleranceThreshold(0.001);
-  invert->SetEnforceBoundaryCondition(false);
-  auto toFloat = itk::CastImageFilter<RealFieldType, FloatFieldType>::New();
-  toFloat->SetInput(invert->GetOutput());
-  toFloat->Update();
-  maxResidual = invert->GetMaxErrorNorm();
-  return toFloat->GetOutput();
-}
-
-FieldTransformType::Pointer
-makeFieldTransform(const FloatFieldType * field)
-{
-  auto cast = itk::CastImageFilter<FloatFieldType, RealFieldType>::New();
-  cast->SetInput(field);
-  cast->Update();
-  auto transform = FieldTransformType::New();
-  transform->SetDisplacementField(cast->GetOutput());
-  return transform;
 }
 
 } // namespace shmoareg::cli

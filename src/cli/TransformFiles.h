@@ -48,24 +48,10 @@ readTransformStack(const std::vector<std::string> & paths, const std::string & w
 const LinearTransformType *
 asLinearTransform(const TransformType * transform);
 
-using FloatFieldType = itk::Image<itk::Vector<float, 3>, 3>;
-
 // The linear transform as an itk::AffineTransform (what ANTs' P0GenericAffine.mat holds).
 LinearTransformType::Pointer
 toAffineTransform(const LinearTransformType * linear);
 
-// For a full field x -> x + u(x) = A(x + w(x)), the deformable part w(x) = A^-1(x + u(x)) - x.
-FloatFieldType::Pointer
-removeLinearPart(const FloatFieldType * field, const LinearTransformType * linear);
-
-// The inverse field on the field's own grid by fixed-point iteration
-// (itk::InvertDisplacementFieldImageFilter); `maxResidual` gets the largest |u(x + v(x)) + v(x)| in mm.
-FloatFieldType::Pointer
-invertDisplacementField(const FloatFieldType * field, double & maxResidual);
-
-// A displacement field in a transform for writing into a transform file.
-FieldTransformType::Pointer
-makeFieldTransform(const FloatFieldType * field);
 
 } // namespace shmoareg::cli
 

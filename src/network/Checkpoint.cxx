@@ -1,9 +1,11 @@
 #include "Checkpoint.h"
 
+#include <nlohmann/json.hpp>
 #include <zlib.h>
 
 #include <iterator>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -234,12 +236,60 @@ readCheckpointConfig(const std::string & path, std::string * provenance)
   return parseConfig(readString(archive, kConfigKey, path), path);
 }
 
+namespace {
+bool
+readPositiveTriple(const nlohmann::json & object, const char * key, std::array<double, 3> & triple)
+{
+  const auto found = object.find(key);
+  if (found == object.end() || !found->is_array() || found->size() != 3)
+    return false;
+  for (unsigned int a = 0; a < 3; ++a)
+    if (!(*found)[a].is_number() || !((*found)[a].get<double>() > 0.0))
+      return false;
+  for (unsigned int a = 0; a < 3; ++a)
+    triple[a] = (*found)[a].get<double>();
+  return true;
+}
+} // namespace
+
+TrainingGrid
+trainingGridOf(const std::string & provenanceText)
+{
+  TrainingGrid recorded;
+  const auto provenance = nlohmann::json::parse(provenanceText, nullptr, /*allow_exceptions=*/false);
+  if (!provenance.is_object())
+    return recorded;
+  const auto centre = provenance.find(kProvenanceBoxCentre);
+  if (centre != provenance.end() && centre->is_string() && *centre == "foreground")
+    recorded.boxCentre = "foreground";
+  std::array<double, 3> crop{}, grid{};
+  const auto training = provenance.find("training");
+  const bool cropped = training != provenance.end() && training->is_object() &&
+                       readPositiveTriple(*training, "centre_crop_mm", crop) &&
+                       readPositiveTriple(*training, "grid", grid);
+  if (!readPositiveTriple(provenance, kProvenanceVoxelMm, recorded.voxelMm) && cropped)
+    for (unsigned int a = 0; a < 3; ++a)
+      recorded.voxelMm[a] = crop[a] / grid[a];
+  if (!readPositiveTriple(provenance, kProvenanceFieldOfViewMm, recorded.fieldOfViewMm) && cropped)
+  {
+    // The crop was the field of view only where it cut the image: then voxel size x grid = crop.
+    bool everyAxisCropped = true;
+    for (unsigned int a = 0; a < 3; ++a)
+      everyAxisCropped =
+        everyAxisCropped && std::abs(recorded.voxelMm[a] * grid[a] - crop[a]) < 0.5 * recorded.voxelMm[a];
+    if (everyAxisCropped)
+      recorded.fieldOfViewMm = crop;
+  }
+  return recorded;
+}
+
 LoadedModel
 loadCheckpoint(const std::string & path)
 {
   torch::serialize::InputArchive archive = openArchive(path);
   LoadedModel model;
   model.provenance = readString(archive, kProvenanceKey, path);
+  model.trainingGrid = trainingGridOf(model.provenance);
   model.network = RegistrationNetwork(parseConfig(readString(archive, kConfigKey, path), path));
   readWeights(archive, path, model.network);
   return model;

@@ -7,6 +7,7 @@
 
 #include "RegistrationNetwork.h"
 
+#include <array>
 #include <stdexcept>
 #include <string>
 
@@ -20,10 +21,29 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// The network grid a model was trained on, as its provenance records it: voxel size and field of
+// view (mm, i j k; zeros where the file does not say) and where the box sat on each training
+// image. The trainer writes the keys below; older files had only the training's centre crop,
+// which was the field of view where it cut every axis.
+struct TrainingGrid
+{
+  std::array<double, 3> voxelMm{};
+  std::array<double, 3> fieldOfViewMm{};
+  std::string boxCentre = "image"; // or "foreground"
+};
+constexpr const char * kProvenanceVoxelMm = "network_voxel_mm";
+constexpr const char * kProvenanceFieldOfViewMm = "network_field_of_view_mm";
+constexpr const char * kProvenanceBoxCentre = "network_box_centre";
+
+// Never throws: a provenance that is not JSON, or keys of the wrong form, read as "not said".
+TrainingGrid
+trainingGridOf(const std::string & provenance);
+
 struct LoadedModel
 {
   RegistrationNetwork network{ nullptr };
   std::string provenance; // JSON text written by whoever saved the file (training, tests)
+  TrainingGrid trainingGrid;
 };
 
 // Writes atomically: to a temporary file beside `path`, renamed over it when complete.

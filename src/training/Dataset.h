@@ -4,8 +4,7 @@
 #ifndef shmoareg_Dataset_h
 #define shmoareg_Dataset_h
 
-#include "itkImage.h"
-#include "itkVector.h"
+#include "itkSHMoARegImageTypes.h"
 
 #include <stdexcept>
 #include <string>
@@ -13,10 +12,10 @@
 
 namespace shmoareg::training {
 
-using ImageType = itk::Image<float, 3>;
-using LabelImageType = itk::Image<unsigned short, 3>;
+using ImageType = itk::SHMoARegImageTypes::ImageType;
+using LabelImageType = itk::SHMoARegImageTypes::LabelImageType;
 // A displacement field in mm, ITK's convention (x -> x + u(x)).
-using DisplacementFieldType = itk::Image<itk::Vector<float, 3>, 3>;
+using DisplacementFieldType = itk::SHMoARegImageTypes::DisplacementFieldType;
 
 class DatasetError : public std::runtime_error
 {

@@ -6,6 +6,7 @@
 #include "itkNearestNeighborInterpolateImageFunction.h"
 #include "itkImageRegionConstIteratorWithIndex.h"
 #include "itkResampleImageFilter.h"
+#include "itkSHMoARegNetworkGrid.h"
 #include "itkSHMoARegistrationFilter.h"
 #include "itkVectorLinearInterpolateImageFunction.h"
 #include "itkWarpImageFilter.h"
@@ -68,18 +69,12 @@ warpLabels(const LabelImageType * movingLabels, const LabelImageType * fixedLabe
 }
 
 namespace {
-// The mask (nearest) on `grid`; an error when none of it lies there.
+// The mask on `grid`; an error when none of it lies there.
 MaskImageType::Pointer
 maskOnGrid(const MaskImageType * mask, const itk::ImageBase<3> * grid, const char * what)
 {
-  auto resample = itk::ResampleImageFilter<MaskImageType, MaskImageType>::New();
-  resample->SetInput(mask);
-  resample->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<MaskImageType, double>::New());
-  resample->SetOutputParametersFromImage(grid);
-  resample->Update();
-  MaskImageType::Pointer onGrid = resample->GetOutput();
-  const unsigned char * begin = onGrid->GetBufferPointer();
-  if (std::none_of(begin, begin + onGrid->GetBufferedRegion().GetNumberOfPixels(), [](unsigned char v) { return v; }))
+  MaskImageType::Pointer onGrid = itk::SHMoARegNetworkGrid::MaskOnGrid<MaskImageType>(mask, grid);
+  if (!onGrid)
     throw std::runtime_error(std::string("the fixed mask does not overlap the ") + what);
   return onGrid;
 }
@@ -209,8 +204,7 @@ evaluateOnTestPairs(const std::string & method,
   MethodScores scores;
   scores.method = method;
   scores.parametersMillions = model ? model->GetNumberOfParameters() / 1e6 : 0.0;
-  using FilterType =
-    itk::SHMoARegistrationFilter<ImageType, ImageType, itk::Image<itk::Vector<float, 3>, 3>, LabelImageType>;
+  using FilterType = itk::SHMoARegistrationFilter<ImageType, ImageType, DisplacementFieldType, LabelImageType>;
   for (size_t m = 0; m < subjects.size(); ++m)
   {
     for (size_t f = 0; f < subjects.size(); ++f)

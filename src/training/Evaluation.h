@@ -35,7 +35,7 @@ warpLabels(const LabelImageType * movingLabels,
            const LabelImageType * fixedLabels,
            const DisplacementFieldType * field);
 
-using MaskImageType = itk::Image<unsigned char, 3>;
+using MaskImageType = itk::SHMoARegImageTypes::MaskImageType;
 
 // One pair's Table I numbers: mean Dice and ASSD of the warped against the fixed labels, and the
 // field's folding (0 without a field). `seconds` is left 0 for the caller. With a fixed mask

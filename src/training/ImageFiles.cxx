@@ -326,7 +326,7 @@ checkImageFile(const std::string & path, const std::string & description, unsign
 }
 
 size_t
-countNonFiniteVoxels(const itk::Image<float, 3> * image)
+countNonFiniteVoxels(const itk::SHMoARegImageTypes::ImageType * image)
 {
   const float * begin = image->GetBufferPointer();
   return static_cast<size_t>(std::count_if(
@@ -334,7 +334,7 @@ countNonFiniteVoxels(const itk::Image<float, 3> * image)
 }
 
 size_t
-replaceNonFiniteVoxels(itk::Image<float, 3> * image, float value)
+replaceNonFiniteVoxels(itk::SHMoARegImageTypes::ImageType * image, float value)
 {
   size_t replaced = 0;
   float * begin = image->GetBufferPointer();
@@ -348,7 +348,7 @@ replaceNonFiniteVoxels(itk::Image<float, 3> * image, float value)
 }
 
 std::string
-describeMissingContrast(const itk::Image<float, 3> * image)
+describeMissingContrast(const itk::SHMoARegImageTypes::ImageType * image)
 {
   const float * begin = image->GetBufferPointer();
   const size_t n = image->GetBufferedRegion().GetNumberOfPixels();

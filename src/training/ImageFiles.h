@@ -5,6 +5,7 @@
 #ifndef shmoareg_ImageFiles_h
 #define shmoareg_ImageFiles_h
 
+#include "itkSHMoARegImageTypes.h"
 #include "itkImage.h"
 #include "itkImageFileReader.h"
 
@@ -67,15 +68,15 @@ readImageFile(const std::string & path, const std::string & description, unsigne
 
 // NaN and infinite voxels: how many, and replacing them by a value (returns how many were).
 size_t
-countNonFiniteVoxels(const itk::Image<float, 3> * image);
+countNonFiniteVoxels(const itk::SHMoARegImageTypes::ImageType * image);
 size_t
-replaceNonFiniteVoxels(itk::Image<float, 3> * image, float value);
+replaceNonFiniteVoxels(itk::SHMoARegImageTypes::ImageType * image, float value);
 
 // Empty when the image has contrast; else why it has none, for a warning: "constant (every
 // voxel 5)" or "nearly constant (99 % of its voxels equal 0)", the latter when the 0.5th and
 // 99.5th percentiles that the network's intensity normalisation uses are equal.
 std::string
-describeMissingContrast(const itk::Image<float, 3> * image);
+describeMissingContrast(const itk::SHMoARegImageTypes::ImageType * image);
 
 } // namespace shmoareg::training
 

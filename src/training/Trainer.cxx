@@ -930,9 +930,9 @@ train(const TrainingOptions & options, bool resume, std::ostream & consoleLog, c
     return nlohmann::json{
       { "training", options.toJson() },
       { "dataset", manifest.name },
-      { "network_voxel_mm", trainSubjects.front().voxelMm },
-      { "network_box_centre", options.boxCentre },
-      { "network_field_of_view_mm",
+      { kProvenanceVoxelMm, trainSubjects.front().voxelMm },
+      { kProvenanceBoxCentre, options.boxCentre },
+      { kProvenanceFieldOfViewMm,
         { trainSubjects.front().voxelMm[0] * options.grid[0],
           trainSubjects.front().voxelMm[1] * options.grid[1],
           trainSubjects.front().voxelMm[2] * options.grid[2] } },

@@ -6,8 +6,7 @@
 #ifndef shmoareg_RegistrationFigure_h
 #define shmoareg_RegistrationFigure_h
 
-#include "itkImage.h"
-#include "itkVector.h"
+#include "itkSHMoARegImageTypes.h"
 
 #include <vtkImageData.h>
 #include <vtkSmartPointer.h>
@@ -18,10 +17,10 @@
 
 namespace shmoareg::visualization {
 
-using ImageType = itk::Image<float, 3>;
-using LabelImageType = itk::Image<unsigned short, 3>;
-using FieldType = itk::Image<itk::Vector<float, 3>, 3>;
-using ExpertMapType = itk::Image<unsigned char, 3>;
+using ImageType = itk::SHMoARegImageTypes::ImageType;
+using LabelImageType = itk::SHMoARegImageTypes::LabelImageType;
+using FieldType = itk::SHMoARegImageTypes::DisplacementFieldType;
+using ExpertMapType = itk::SHMoARegImageTypes::ExpertMapType;
 
 struct RegistrationFigureInputs
 {

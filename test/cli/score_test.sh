@@ -130,7 +130,7 @@ PY
 # ANTs' names under --output-prefix, with the inverse field on the moving grid.
 "$shmoareg" register --preset VM --grid 16 --device cpu --fixed "$s/test0_image.nii.gz" --moving "$s/test1_image.nii.gz" \
   --fixed-labels "$s/test0_labels.nii.gz" --moving-labels "$s/test1_labels.nii.gz" --output-prefix "$out/ants_" \
-  > "$out/ants.log"
+  > "$out/ants.log" 2>&1 # the inversion's progress line: stderr
 for f in 1Warp.nii.gz 1InverseWarp.nii.gz Warped.nii.gz WarpedLabels.nii.gz Metrics.json; do
   [ -s "$out/ants_$f" ] || { echo "FAIL: --output-prefix did not write ants_$f"; exit 1; }
 done

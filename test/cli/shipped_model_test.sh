@@ -45,8 +45,8 @@ check diff "folding_percent < 0.05" "the diffeomorphic model folds 0.05 % or mor
 register refined
 check refined "refinement == 'fast' and len(refinement_levels) == 2" "the default refinement is not fast's two levels"
 check refined "folding_percent < 0.05" "the refined field folds 0.05 % or more"
-# A progress line per refinement level as it ends, before the summary line.
-printed=$(register live --io-levels 8:3,4:2)
+# A progress line per refinement level as it ends (stderr), before the summary line (stdout).
+printed=$(register live --io-levels 8:3,4:2 2>&1)
 echo "$printed" | awk '/^refinement level 1\/2: /{a=NR} /^refinement level 2\/2: /{b=NR} /^registered with /{c=NR}
   END {exit !(a && b && c && a < b && b < c)}' || { echo "FAIL: no live line per refinement level: $printed"; exit 1; }
 # A schedule of the user's own (--io-levels): the levels and budgets run as given.

@@ -82,7 +82,7 @@ check "--initial-transform .mat vs --affine" init-composite composite 1e-3
 #    scaling and squaring's discretisation; the fixed-point inverse's residual is smaller, docs).
 "$shmoareg" register --model "$(dirname "$model")/SHMoAReg_diff.pt" --device cpu --fixed "$fixed" \
   --moving "$out/moving.nii.gz" --affine --refinement none --output-prefix "$out/diff/P" --output-field "$out/diff/total.nii.gz" \
-  --output-inverse-field "$out/diff/total-inverse.nii.gz" > "$out/diff.log"
+  --output-inverse-field "$out/diff/total-inverse.nii.gz" > "$out/diff.log" 2>&1 # progress lines: stderr
 grep -q "exact: the diffeomorphic model's negated velocities" "$out/diff.log" ||
   { echo "FAIL: the diffeomorphic model's inverse was not the exact one"; cat "$out/diff.log"; exit 1; }
 map diff-round-trip "$out/diff/total.nii.gz,$out/diff/total-inverse.nii.gz"

@@ -182,3 +182,43 @@ TEST(Device, ResolvesNamesAndRefusesMissingCuda)
   }
   EXPECT_THROW(setThreadCount(-1), std::invalid_argument);
 }
+
+TEST(TrainingGrid, ReadFromTheProvenanceTheTrainerWrites)
+{
+  const TrainingGrid current = trainingGridOf(
+    R"({"network_voxel_mm": [2, 2.5, 3], "network_field_of_view_mm": [128, 160, 96], "network_box_centre": "foreground"})");
+  EXPECT_EQ(current.voxelMm, (std::array<double, 3>{ 2.0, 2.5, 3.0 }));
+  EXPECT_EQ(current.fieldOfViewMm, (std::array<double, 3>{ 128.0, 160.0, 96.0 }));
+  EXPECT_EQ(current.boxCentre, "foreground");
+  // An older file: the centre crop over the grid; the crop is the field of view where it cut
+  // every axis (here 160 mm over 64 voxels: 2.5 mm, 64 x 2.5 = 160).
+  const TrainingGrid older =
+    trainingGridOf(R"({"training": {"centre_crop_mm": [160, 160, 160], "grid": [64, 64, 64]}})");
+  EXPECT_EQ(older.voxelMm, (std::array<double, 3>{ 2.5, 2.5, 2.5 }));
+  EXPECT_EQ(older.fieldOfViewMm, (std::array<double, 3>{ 160.0, 160.0, 160.0 }));
+  EXPECT_EQ(older.boxCentre, "image");
+  // Not said, or said wrongly: zeros and "image", never an exception.
+  for (const char * text : { "{}",
+                             "not json",
+                             R"({"network_voxel_mm": [2, 0, 2]})",
+                             R"({"network_voxel_mm": "2"})",
+                             R"({"network_voxel_mm": [2, 2]})",
+                             "[1, 2, 3]" })
+  {
+    const TrainingGrid unknown = trainingGridOf(text);
+    EXPECT_EQ(unknown.voxelMm, (std::array<double, 3>{})) << text;
+    EXPECT_EQ(unknown.fieldOfViewMm, (std::array<double, 3>{})) << text;
+    EXPECT_EQ(unknown.boxCentre, "image") << text;
+  }
+}
+
+TEST(TrainingGrid, TravelsWithTheLoadedModel)
+{
+  const auto folder = fs::temp_directory_path() / ("shmoareg_training_grid_test_" + std::to_string(::getpid()));
+  fs::create_directories(folder);
+  const std::string file = (folder / "model.pt").string();
+  RegistrationNetwork network(makePreset("VM"));
+  saveCheckpoint(file, network, R"({"network_voxel_mm": [1.5, 1.5, 1.5]})");
+  EXPECT_EQ(loadCheckpoint(file).trainingGrid.voxelMm, (std::array<double, 3>{ 1.5, 1.5, 1.5 }));
+  fs::remove_all(folder);
+}

@@ -119,55 +119,19 @@ public:
   itkSetMacro(NumberOfNetworkPasses, unsigned int);
   itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
 
-  /** Instance optimisation after the network (SHMoARegModel::InstanceOptimizationSettings):
-   * Adam on this pair's field; 0 iterations (default) for the network's prediction alone. */
-  using InstanceOptimizationSettingsType = SHMoARegModel::InstanceOptimizationSettings;
-#if !defined(ITK_WRAPPING_PARSER) // Python sets the iterations (below)
-  itkSetMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
-  itkGetConstReferenceMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
-#endif
-  /** The settings' iterations alone, the other settings left as they are. */
-  void
-  SetNumberOfInstanceOptimizationIterations(unsigned int iterations)
-  {
-    if (m_InstanceOptimizationSettings.Iterations != iterations)
-    {
-      m_InstanceOptimizationSettings.Iterations = iterations;
-      this->Modified();
-    }
-  }
-  unsigned int
-  GetNumberOfInstanceOptimizationIterations() const
-  {
-    return m_InstanceOptimizationSettings.Iterations;
-  }
-
-  /** Multi-level refinement after the network (SHMoARegModel::RefinementSettings), here on the
-   * network grid that the inputs share (SHMoARegistrationFilter refines on the fixed image's
-   * own grid); default: no levels. It runs after any instance optimisation, leaves the expert
-   * maps and gate probabilities the network's, and makes the exact inverse unavailable (the
-   * refined field is not the network's). */
-  using RefinementSettingsType = SHMoARegModel::RefinementSettings;
+  /** What runs after the network (shmoaregAfterNetworkSettingsMacro, itkSHMoARegModel.h): the
+   * instance optimisation (SHMoARegModel::InstanceOptimizationSettings: Adam on this pair's
+   * field; 0 iterations, the default, for the network's prediction alone), then the multi-level
+   * refinement (SHMoARegModel::RefinementSettings), here on the network grid that the inputs
+   * share (SHMoARegistrationFilter refines on the fixed image's own grid); default: no levels.
+   * The refinement leaves the expert maps and gate probabilities the network's and makes the
+   * exact inverse unavailable (the refined field is not the network's). */
+  shmoaregAfterNetworkSettingsMacro();
   using RefinementReportType = std::vector<SHMoARegModel::RefinementLevelReport>;
-#if !defined(ITK_WRAPPING_PARSER) // Python sets a refinement by name (SetRefinement)
-  void
-  SetRefinementSettings(const RefinementSettingsType & settings)
-  {
-    m_RefinementSettings = settings;
-    this->Modified();
-  }
-  itkGetConstReferenceMacro(RefinementSettings, RefinementSettingsType);
+#if !defined(ITK_WRAPPING_PARSER)
   /** Each level of the last update's refinement: grid, iterations run, losses, seconds. */
   itkGetConstReferenceMacro(RefinementReport, RefinementReportType);
 #endif
-  /** A named setting: "none", "fast" or "accurate" (SHMoARegModel::GetRefinementPreset). */
-  void
-  SetRefinement(const std::string & name)
-  {
-    // Assigned here, not through SetRefinementSettings: the wrapping parser does not see that.
-    m_RefinementSettings = SHMoARegModel::GetRefinementPreset(name);
-    this->Modified();
-  }
   /** Seconds of the last update's multi-level refinement. */
   itkGetConstMacro(RefinementSeconds, double);
 

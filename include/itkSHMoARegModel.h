@@ -291,6 +291,45 @@ private:
   std::unique_ptr<Implementation> m_Implementation;
 };
 
+/** Declares, in a process object that runs the network (MoEDisplacementFieldSource,
+ * SHMoARegistrationFilter), the settings of what runs after it, once for both: the instance
+ * optimisation (m_InstanceOptimizationSettings) and the multi-level refinement
+ * (m_RefinementSettings), as structs for C++ (hidden from the wrapping, which does not take
+ * nested structs), and their common parts for C++ and Python: the iterations of the instance
+ * optimisation and a refinement by name ("none", "fast", "accurate"). */
+#if !defined(ITK_WRAPPING_PARSER)
+#  define shmoaregAfterNetworkStructSettersMacro()                                                                     \
+    itkSetMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);                                       \
+    itkGetConstReferenceMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);                         \
+    void SetRefinementSettings(const RefinementSettingsType & settings)                                                \
+    {                                                                                                                  \
+      m_RefinementSettings = settings;                                                                                 \
+      this->Modified();                                                                                                \
+    }                                                                                                                  \
+    itkGetConstReferenceMacro(RefinementSettings, RefinementSettingsType)
+#else
+#  define shmoaregAfterNetworkStructSettersMacro() static_assert(true, "")
+#endif
+#define shmoaregAfterNetworkSettingsMacro()                                                                            \
+  using InstanceOptimizationSettingsType = SHMoARegModel::InstanceOptimizationSettings;                                \
+  using RefinementSettingsType = SHMoARegModel::RefinementSettings;                                                    \
+  shmoaregAfterNetworkStructSettersMacro();                                                                            \
+  void SetNumberOfInstanceOptimizationIterations(unsigned int iterations)                                              \
+  {                                                                                                                    \
+    if (m_InstanceOptimizationSettings.Iterations != iterations)                                                       \
+    {                                                                                                                  \
+      m_InstanceOptimizationSettings.Iterations = iterations;                                                          \
+      this->Modified();                                                                                                \
+    }                                                                                                                  \
+  }                                                                                                                    \
+  unsigned int GetNumberOfInstanceOptimizationIterations() const { return m_InstanceOptimizationSettings.Iterations; } \
+  void SetRefinement(const std::string & name)                                                                         \
+  {                                                                                                                    \
+    m_RefinementSettings = SHMoARegModel::GetRefinementPreset(name);                                                   \
+    this->Modified();                                                                                                  \
+  }                                                                                                                    \
+  static_assert(true, "")
+
 #if !defined(ITK_WRAPPING_PARSER)
 /** One line: "iterations 0, learning rate 0.2, smoothness 0.3, folding 1" (PrintSelf, itkSetMacro). */
 SHMoAReg_EXPORT std::ostream &

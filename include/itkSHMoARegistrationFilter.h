@@ -153,57 +153,19 @@ public:
   /** Passes of the network over the pair (MoEDisplacementFieldSource; default 1). */
   itkSetMacro(NumberOfNetworkPasses, unsigned int);
   itkGetConstMacro(NumberOfNetworkPasses, unsigned int);
-  /** Instance optimisation after the network, on the network grid (MoEDisplacementFieldSource;
-   * SHMoARegModel::InstanceOptimizationSettings: iterations, default 0 for the prediction alone,
-   * Adam step in voxels, smoothness and folding weights). The shared model is never modified. */
-  using InstanceOptimizationSettingsType = SHMoARegModel::InstanceOptimizationSettings;
-#if !defined(ITK_WRAPPING_PARSER) // Python sets the iterations (below)
-  itkSetMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
-  itkGetConstReferenceMacro(InstanceOptimizationSettings, InstanceOptimizationSettingsType);
-#endif
-  /** The settings' iterations alone, the other settings left as they are. */
-  void
-  SetNumberOfInstanceOptimizationIterations(unsigned int iterations)
-  {
-    if (m_InstanceOptimizationSettings.Iterations != iterations)
-    {
-      m_InstanceOptimizationSettings.Iterations = iterations;
-      this->Modified();
-    }
-  }
-  unsigned int
-  GetNumberOfInstanceOptimizationIterations() const
-  {
-    return m_InstanceOptimizationSettings.Iterations;
-  }
   /** The grid size and field of view (mm) of the last update. */
   itkGetConstReferenceMacro(UsedNetworkGridSize, GridSizeType);
   itkGetConstReferenceMacro(UsedNetworkFieldOfView, SpacingType);
 
-  /** Multi-level refinement in physical space after the network, on the fixed image's extent
-   * (SHMoARegModel::RefinementSettings; default: no levels, the network's field). The moving
-   * image is seen through the initial transform, the masks restrict the similarity, and the
-   * shared model is never modified. With a refinement the inverse field is always computed by
-   * fixed-point iteration (the network's exact inverse is not the refined field's). */
-  using RefinementSettingsType = SHMoARegModel::RefinementSettings;
+  /** What runs after the network (shmoaregAfterNetworkSettingsMacro, itkSHMoARegModel.h): the
+   * instance optimisation on the network grid (MoEDisplacementFieldSource; 0 iterations, the
+   * default, for the prediction alone), then the multi-level refinement in physical space on the
+   * fixed image's extent (default: no levels, the network's field). The moving image is seen
+   * through the initial transform, the masks restrict the similarity, and the shared model is
+   * never modified. With a refinement the inverse field is always computed by fixed-point
+   * iteration (the network's exact inverse is not the refined field's). */
+  shmoaregAfterNetworkSettingsMacro();
   using RefinementReportType = std::vector<SHMoARegModel::RefinementLevelReport>;
-#if !defined(ITK_WRAPPING_PARSER) // Python sets a refinement by name (SetRefinement)
-  void
-  SetRefinementSettings(const RefinementSettingsType & settings)
-  {
-    m_RefinementSettings = settings;
-    this->Modified();
-  }
-  itkGetConstReferenceMacro(RefinementSettings, RefinementSettingsType);
-#endif
-  /** A named setting: "none", "fast" or "accurate" (SHMoARegModel::GetRefinementPreset). */
-  void
-  SetRefinement(const std::string & name)
-  {
-    // Assigned here, not through SetRefinementSettings: the wrapping parser does not see that.
-    m_RefinementSettings = SHMoARegModel::GetRefinementPreset(name);
-    this->Modified();
-  }
 #if !defined(ITK_WRAPPING_PARSER)
   /** Each level of the last update's refinement: grid, iterations run, losses, seconds. */
   itkGetConstReferenceMacro(RefinementReport, RefinementReportType);

@@ -5,6 +5,7 @@
 #include "ErrorMessage.h"
 
 #include "itkConfigure.h"
+#include "itkSHMoARegExceptionText.h"
 #include "itkSHMoARegImageIO.h"
 #include "itkSHMoARegModel.h"
 
@@ -84,7 +85,7 @@ main(int argc, char * argv[])
   }
   catch (const itk::ExceptionObject & error)
   {
-    std::cerr << "shmoareg: error: " << error.GetDescription() << "\n";
+    std::cerr << "shmoareg: error: " << itk::SHMoARegExceptionText::OneLine(error) << "\n";
     return 1;
   }
   catch (const std::exception & error)

@@ -28,7 +28,7 @@ if torch_mode == "blocked":
             return None
     sys.meta_path.insert(0, BlockTorch())
 elif torch_mode == "imported":
-    import torch  # noqa: F401  (fails the test where PyTorch is not installed: install-deps.sh installs it)
+    import torch  # fails the test where PyTorch is not installed: install-deps.sh installs it
 else:
     sys.exit(f"unknown torch mode {torch_mode!r}")
 
@@ -90,6 +90,14 @@ array_field = itk.shmoa_registration_filter(itk.array_from_image(fixed), itk.arr
                                             model_file_name=model, device="cpu")
 check(isinstance(array_field, np.ndarray) and array_field.shape == (40, 48, 40, 3),
       "numpy arrays in, a numpy array out (functional form)")
+if torch_mode == "imported":
+    # torch.Tensors in, a torch.Tensor out: the numpy layout, the same field.
+    tensor_field = itk.shmoa_registration_filter(torch.from_numpy(itk.array_from_image(fixed)),
+                                                 torch.from_numpy(itk.array_from_image(moving)),
+                                                 model_file_name=model, device="cpu")
+    check(isinstance(tensor_field, torch.Tensor) and tuple(tensor_field.shape) == (40, 48, 40, 3)
+          and np.array_equal(tensor_field.numpy(), array_field),
+          "torch.Tensors in, a torch.Tensor out (functional form), = the numpy arrays' field")
 generated = itk.sh_mo_a_registration_filter(fixed, moving, model_file_name=model, device="cpu")
 check(np.array_equal(itk.array_view_from_image(generated), view), "itk.sh_mo_a_registration_filter (ITK's name)")
 
@@ -156,6 +164,28 @@ check(np.abs(itk.array_view_from_image(optimised.GetOutput()) - view).max() > 0.
       "instance optimisation from Python changes the network's field")
 check(len(progress) > 2 and progress[-1] == 1.0, f"a Python progress observer ran ({len(progress)} calls)")
 check(("torch" in sys.modules) == (torch_mode == "imported"), f"PyTorch is {torch_mode} in this run")
+
+# Fine-tuning from Python (SHMoARegModel.TrainStep: a backward pass and an Adam step in
+# LibTorch, with the GIL released): a step of learning rate 0 changes nothing, steps on the pair
+# lower its loss and change the network's field.
+tuned = itk.SHMoARegModel.New()
+tuned.LoadFromFile(model)
+tuned.SetDevice("cpu")
+network_fixed = image(itk.array_from_image(fixed) / 130.0)
+network_moving = image(itk.array_from_image(moving) / 130.0)
+tuned_source = itk.MoEDisplacementFieldSource.New(Model=tuned, Device="cpu", FixedImage=network_fixed,
+                                                  MovingImage=network_moving)
+first_loss = tuned.TrainStep(network_fixed, network_moving, 0.0)
+tuned_source.Update()
+check(np.abs(itk.array_from_image(tuned_source.GetDisplacementField()) - network_only).max() < 1e-5,
+      "TrainStep at learning rate 0 leaves the network as it was")
+losses = [tuned.TrainStep(network_fixed, network_moving, 1e-4) for _ in range(8)]
+tuned_source.Modified()
+tuned_source.Update()
+check(np.isfinite(first_loss) and losses[-1] < first_loss,
+      f"TrainStep from Python lowers the pair's loss ({first_loss:.4f} -> {losses[-1]:.4f})")
+check(np.abs(itk.array_from_image(tuned_source.GetDisplacementField()) - network_only).max() > 1e-3,
+      "the trained network predicts another field")
 
 # Two registrations in two Python threads on one shared model (the GIL released): what each
 # gives alone, and they overlap in time.
@@ -273,6 +303,8 @@ def raises(action, words, what):
         check(all(w in message for w in words), f"{what}: {type(error).__name__} names {words}")
         check("frame #" not in message and "Exception raised from" not in message,
               f"{what}: no LibTorch trace in the message")
+        check("\n" not in message and "ITK ERROR" not in message and "(0x" not in message,
+              f"{what}: one line without ITK's file, line and address ({message!r})")
         return
     check(False, f"{what}: no exception")
 missing = os.path.join(work, "missing.pt")
@@ -302,6 +334,15 @@ for name in ("LabelDiceCoefficientImageFilter", "AverageSymmetricSurfaceDistance
     measure = getattr(itk, name)[LabelType]
     raises(lambda: measure.New(SourceImage=fixed_labels, TargetImage=far_labels).Update(),
            ["different grids", "origin", "vs"], f"{name}: a label map 1 m from the other")
+
+# With SHMOAREG_DEBUG set the whole text comes back: ITK's file and line, and LibTorch's trace.
+os.environ["SHMOAREG_DEBUG"] = "1"
+try:
+    itk.shmoa_registration_filter(fixed, moving, model_file_name=not_a_model, device="cpu")
+    check(False, "SHMOAREG_DEBUG: no exception")
+except RuntimeError as error:
+    check(".cxx:" in str(error) or ".hxx:" in str(error), f"SHMOAREG_DEBUG=1 keeps ITK's file and line ({str(error)[:60]!r})")
+del os.environ["SHMOAREG_DEBUG"]
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

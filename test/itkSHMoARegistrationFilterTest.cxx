@@ -208,9 +208,10 @@ testTranslation(const Scenario & scenario)
     ITK_TEST_EXPECT_EQUAL(inverse->GetLargestPossibleRegion(), moving->GetLargestPossibleRegion());
     ITK_TEST_EXPECT_TRUE(inverse->GetSpacing() == moving->GetSpacing());
     ITK_TEST_EXPECT_TRUE(inverse->GetOrigin() == moving->GetOrigin());
-    auto wellInside = [&](const itk::Point<double, 3> & p) {
-      const auto index = fixed->TransformPhysicalPointToContinuousIndex<double>(p);
-      const auto size = fixed->GetLargestPossibleRegion().GetSize();
+    // An init-capture: C++17 lambdas may not capture a structured binding (clang refuses).
+    auto wellInside = [fixedImage = fixed.GetPointer()](const itk::Point<double, 3> & p) {
+      const auto index = fixedImage->TransformPhysicalPointToContinuousIndex<double>(p);
+      const auto size = fixedImage->GetLargestPossibleRegion().GetSize();
       for (unsigned int a = 0; a < 3; ++a)
         if (index[a] < 3.0 || index[a] > static_cast<double>(size[a]) - 4.0)
           return false;

@@ -164,6 +164,19 @@ struct Scenario
   std::string randomModel;
 };
 
+// A filter on the scenario's pair and network grid with the given model file, on the CPU.
+FilterType::Pointer
+filterWithModel(const Scenario & scenario, const std::string & modelFile)
+{
+  auto filter = FilterType::New();
+  filter->SetFixedImage(scenario.fixed);
+  filter->SetMovingImage(scenario.moving);
+  filter->SetModelFileName(modelFile);
+  filter->SetDevice("cpu");
+  filter->SetNetworkGridSize(scenario.grid);
+  return filter;
+}
+
 int
 testTranslation(const Scenario & scenario)
 {
@@ -284,12 +297,7 @@ testDiffeomorphicInverse(const Scenario & scenario)
   {
     const std::string diffeomorphicModel = folder + "/translation-diffeomorphic.pt";
     shmoareg_test::writeConstantDisplacementModel(diffeomorphicModel, voxels, "{\"test\": \"velocity\"}", true);
-    auto exact = FilterType::New();
-    exact->SetFixedImage(fixed);
-    exact->SetMovingImage(moving);
-    exact->SetModelFileName(diffeomorphicModel);
-    exact->SetDevice("cpu");
-    exact->SetNetworkGridSize(grid);
+    auto exact = filterWithModel(scenario, diffeomorphicModel);
     exact->ComputeInverseDisplacementFieldOn();
     auto affine = itk::AffineTransform<double, 3>::New();
     affine->Rotate3D(itk::Vector<double, 3>{ std::array<double, 3>{ 1.0, 0.0, 0.0 }.data() }, 0.1);
@@ -379,12 +387,7 @@ testInitialField(const Scenario & scenario)
     for (unsigned int a = 0; a < 3; ++a)
       t0Float[a] = static_cast<float>(t0[a]);
     initialField->FillBuffer(t0Float);
-    auto composed = FilterType::New();
-    composed->SetFixedImage(fixed);
-    composed->SetMovingImage(moving);
-    composed->SetModelFileName(translationModel);
-    composed->SetDevice("cpu");
-    composed->SetNetworkGridSize(grid);
+    auto composed = filterWithModel(scenario, translationModel);
     composed->SetInitialDisplacementField(initialField);
     ITK_TRY_EXPECT_NO_EXCEPTION(composed->Update());
     double worstComposed = 0.0;
@@ -428,12 +431,7 @@ testInitialAffine(const Scenario & scenario)
     affine->Rotate3D(itk::Vector<double, 3>{ std::array<double, 3>{ 0.0, 0.0, 1.0 }.data() }, 0.05);
     affine->Scale(1.03);
     affine->Translate(itk::Vector<double, 3>{ std::array<double, 3>{ 1.5, -2.0, 0.5 }.data() });
-    auto withAffine = FilterType::New();
-    withAffine->SetFixedImage(fixed);
-    withAffine->SetMovingImage(moving);
-    withAffine->SetModelFileName(translationModel);
-    withAffine->SetDevice("cpu");
-    withAffine->SetNetworkGridSize(grid);
+    auto withAffine = filterWithModel(scenario, translationModel);
     withAffine->SetInitialTransform(affine);
     ITK_TRY_EXPECT_NO_EXCEPTION(withAffine->Update());
     double worstField = 0.0, worstWarp = 0.0;
@@ -556,12 +554,7 @@ int
 testLabels(const Scenario & scenario)
 {
   const auto & [folder, fixed, moving, grid, translation, voxels, translationModel, randomModel] = scenario;
-  auto filter = FilterType::New();
-  filter->SetFixedImage(fixed);
-  filter->SetMovingImage(moving);
-  filter->SetModelFileName(translationModel);
-  filter->SetDevice("cpu");
-  filter->SetNetworkGridSize(grid);
+  auto filter = filterWithModel(scenario, translationModel);
   // --- Labels are warped by nearest neighbour and keep their values.
   auto labels = LabelImageType::New();
   labels->CopyInformation(moving);
@@ -718,12 +711,7 @@ testMasks(const Scenario & scenario)
   // --- Masks: instance optimisation with a mask over everything gives what it gives without;
   // a mask that misses the image is refused by name.
   {
-    auto refine = FilterType::New();
-    refine->SetFixedImage(fixed);
-    refine->SetMovingImage(moving);
-    refine->SetModelFileName(randomModel);
-    refine->SetDevice("cpu");
-    refine->SetNetworkGridSize(grid);
+    auto refine = filterWithModel(scenario, randomModel);
     refine->SetNumberOfInstanceOptimizationIterations(5);
     ITK_TRY_EXPECT_NO_EXCEPTION(refine->Update());
     auto unmasked = FieldType::New();

@@ -16,10 +16,14 @@
  *
  *=========================================================================*/
 // Registers a moving image to a fixed image with SHMoARegistrationFilter and writes the
-// displacement field (ITK's physical convention) and the warped moving image.
+// displacement field (ITK's physical convention) and the warped moving image; with moving
+// labels, also the labels warped by the same field (nearest neighbour).
 //
-//   SHMoARegistrationExample fixed moving model.pt|PRESET field.nii.gz warped.nii.gz [gridSize]
+//   SHMoARegistrationExample fixed moving model.pt|PRESET field.nii.gz warped.nii.gz
+//                            [gridSize [movingLabels warpedLabels]]
 //
+// gridSize 0 (the default) lets the filter choose the network grid from the model's training
+// voxel size.
 // A preset name (VM, TM, SHMoAReg, ...) builds an untrained network: it shows the pipeline,
 // not a registration worth keeping.
 #include "itkSHMoARegImageIO.h"
@@ -35,12 +39,14 @@ main(int argc, char * argv[])
 {
   if (argc < 6)
   {
-    std::cerr << "usage: " << argv[0] << " fixed moving model.pt|PRESET field.nii.gz warped.nii.gz [gridSize]\n";
+    std::cerr << "usage: " << argv[0]
+              << " fixed moving model.pt|PRESET field.nii.gz warped.nii.gz [gridSize [movingLabels warpedLabels]]\n";
     return EXIT_FAILURE;
   }
   itk::SHMoARegRegisterImageIO();
   using ImageType = itk::Image<float, 3>;
   using FilterType = itk::SHMoARegistrationFilter<ImageType, ImageType>;
+  using LabelImageType = FilterType::LabelImageType;
   try
   {
     auto model = itk::SHMoARegModel::New();
@@ -62,12 +68,17 @@ main(int argc, char * argv[])
       grid.Fill(static_cast<itk::SizeValueType>(std::stoul(argv[6])));
       filter->SetNetworkGridSize(grid);
     }
+    const bool withLabels = argc > 8;
+    if (withLabels)
+      filter->SetMovingLabelImage(itk::ReadImage<LabelImageType>(argv[7]));
     filter->Update();
     itk::WriteImage(filter->GetDisplacementField(), argv[4]);
     itk::WriteImage(filter->GetWarpedImage(), argv[5]);
-    std::cout << model->GetPresetName() << " on a " << filter->GetNetworkGridSize() << " grid in "
-              << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s; wrote " << argv[4] << " and "
-              << argv[5] << std::endl;
+    if (withLabels)
+      itk::WriteImage(filter->GetWarpedLabelImage(), argv[8]);
+    std::cout << model->GetPresetName() << " on a " << filter->GetUsedNetworkGridSize() << " grid in "
+              << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s; wrote " << argv[4] << ", " << argv[5]
+              << (withLabels ? std::string(", ") + argv[8] : std::string()) << std::endl;
   }
   catch (const itk::ExceptionObject & error)
   {

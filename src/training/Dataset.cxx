@@ -188,16 +188,31 @@ readManifest(const std::string & path)
 void
 writeManifest(const DatasetManifest & manifest, const std::string & path)
 {
+  // readManifest resolves a relative path against the manifest's folder, not the working
+  // directory: a file inside that folder is written relative to it (the folder can move), any
+  // other file absolute.
+  const fs::path base = fs::absolute(fs::path(path)).parent_path().lexically_normal();
+  const auto stored = [&base](const std::string & file) -> std::string {
+    if (file.empty())
+      return file;
+    const fs::path absolute = fs::absolute(fs::path(file)).lexically_normal();
+    const fs::path relative = absolute.lexically_relative(base);
+    if (!relative.empty() && *relative.begin() != "..")
+      return relative.string();
+    return absolute.string();
+  };
   nlohmann::ordered_json j;
   j["name"] = manifest.name;
   j["subjects"] = nlohmann::json::array();
   for (const auto & s : manifest.subjects)
   {
-    nlohmann::ordered_json entry{ { "id", s.id }, { "image", s.image }, { "labels", s.labels }, { "split", s.split } };
+    nlohmann::ordered_json entry{
+      { "id", s.id }, { "image", stored(s.image) }, { "labels", stored(s.labels) }, { "split", s.split }
+    };
     if (!s.toAtlas.empty())
     {
-      entry["to_atlas"] = s.toAtlas;
-      entry["from_atlas"] = s.fromAtlas;
+      entry["to_atlas"] = stored(s.toAtlas);
+      entry["from_atlas"] = stored(s.fromAtlas);
     }
     if (s.mirrored)
       entry["mirrored"] = true;

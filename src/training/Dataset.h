@@ -53,6 +53,7 @@ struct DatasetManifest
 // Every listed file must exist.
 DatasetManifest
 readManifest(const std::string & path);
+// Paths of files inside the manifest's folder are written relative to it, others absolute.
 void
 writeManifest(const DatasetManifest & manifest, const std::string & path);
 

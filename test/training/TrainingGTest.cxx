@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 using namespace shmoareg;
@@ -183,6 +184,32 @@ TEST_F(Folder, ManifestJsonAndCsvRoundTrip)
   EXPECT_EQ(json.subjects[0].labels, csv.subjects[0].labels);
   const Subject a = loadSubject(json.subjects[0]);
   EXPECT_EQ(a.labels->GetPixel({ { 1, 2, 3 } }), 2);
+}
+
+// A manifest written with paths relative to the working directory (synthesize --output data)
+// reads back from anywhere: files in its folder are stored relative to it, others absolute.
+TEST_F(Folder, ManifestPathsAreStoredRelativeToItsFolder)
+{
+  fs::create_directories(path("data"));
+  writeSmall<ImageType>(path("data/a.nii.gz"), 1.0f);
+  writeSmall<LabelImageType>(path("outside_labels.nii.gz"), 2);
+  const fs::path before = fs::current_path();
+  fs::current_path(m_Root);
+  DatasetManifest manifest;
+  manifest.subjects.push_back({ "a", "data/a.nii.gz", "outside_labels.nii.gz", "train" });
+  writeManifest(manifest, "data/manifest.json");
+  fs::current_path(before);
+
+  std::ifstream in(path("data/manifest.json"));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"image\": \"a.nii.gz\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"labels\": \"" + fs::absolute(path("outside_labels.nii.gz")).lexically_normal().string()),
+            std::string::npos)
+    << text;
+  const DatasetManifest read = readManifest(path("data/manifest.json"));
+  ASSERT_EQ(read.subjects.size(), 1u);
+  EXPECT_TRUE(fs::equivalent(read.subjects[0].image, path("data/a.nii.gz")));
+  EXPECT_TRUE(fs::equivalent(read.subjects[0].labels, path("outside_labels.nii.gz")));
 }
 
 TEST_F(Folder, ManifestErrorsNameTheProblem)

@@ -32,8 +32,8 @@ report() { # NAME PAIRS_PER_ITERATION LABEL
 }
 echo "machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $(free -g | awk '/Mem:/ {print $2}') GiB; $("$shmoareg" --version)"
 echo "SHMoAReg preset, grid $grid^3, $iterations iterations, steady state (first iteration excluded)"
-"$shmoareg" train --config "$(config a 1 "$threads")" > "$out/a.txt"
-"$shmoareg" train --config "$(config b 2 "$threads")" > "$out/b.txt"
+"$shmoareg" train --config "$(config a 1 "$threads")" > "$out/a.txt" 2>&1
+"$shmoareg" train --config "$(config b 2 "$threads")" > "$out/b.txt" 2>&1
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 config c 1 "$half" > /dev/null
 for rank in 0 1; do

@@ -41,9 +41,9 @@ evaluateCommand(int argc, char * argv[])
     throw UsageError("--grid must be a positive voxel count");
   std::vector<training::MethodScores> methods;
   if (!args.has("no-identity"))
-    methods.push_back(training::evaluateOnTestPairs("Initial", nullptr, manifest, grid, std::cerr));
-  methods.push_back(training::evaluateOnTestPairs(model->GetPresetName(), model, manifest, grid, std::cerr));
-  std::cout << training::scoresToMarkdown(methods) << "\n";
+    methods.push_back(training::evaluateOnTestPairs("Initial", nullptr, manifest, grid, args.progress()));
+  methods.push_back(training::evaluateOnTestPairs(model->GetPresetName(), model, manifest, grid, args.progress()));
+  args.results() << training::scoresToMarkdown(methods) << "\n";
   const std::string csv = training::scoresToCsv(methods);
   if (args.has("csv"))
   {
@@ -53,7 +53,7 @@ evaluateCommand(int argc, char * argv[])
   }
   else
   {
-    std::cout << csv;
+    args.results() << csv;
   }
   return 0;
 }

@@ -23,9 +23,9 @@ exportCommand(int argc, char * argv[])
   auto model = itk::SHMoARegModel::New();
   model->LoadFromFile(args.get("model"));
   model->SaveToFile(args.get("output"));
-  std::cout << "wrote " << args.get("output") << " (" << model->GetPresetName() << ", "
-            << model->GetNumberOfParameters() << " parameters, " << std::filesystem::file_size(args.get("output"))
-            << " bytes)\n";
+  args.results() << "wrote " << args.get("output") << " (" << model->GetPresetName() << ", "
+                 << model->GetNumberOfParameters() << " parameters, " << std::filesystem::file_size(args.get("output"))
+                 << " bytes)\n";
   return 0;
 }
 

@@ -32,17 +32,17 @@ forwardCommand(int argc, char * argv[])
   const auto movingGrid = itk::SHMoARegNetworkGrid::PrepareNetworkInput(moving.GetPointer(), grid);
   const double preprocessing = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto prediction = model->Predict(fixedGrid, movingGrid);
-  std::cout << "preset:        " << model->GetPresetName() << "\n"
-            << "parameters:    " << model->GetNumberOfParameters() << "\n"
-            << "device:        " << model->GetDevice() << "\n"
-            << "fixed image:   " << args.get("fixed") << " size " << fixed->GetLargestPossibleRegion().GetSize()
-            << " spacing " << fixed->GetSpacing() << "\n"
-            << "network grid:  " << size << " spacing " << fixedGrid->GetSpacing() << "\n"
-            << "displacement:  " << prediction.VoxelDisplacement->GetLargestPossibleRegion().GetSize()
-            << " x 3 components (voxels)\n"
-            << "expert maps:   " << prediction.ExpertMaps.size() << " (one per direction)\n"
-            << std::fixed << std::setprecision(3) << "preprocessing: " << preprocessing << " s\n"
-            << "network time:  " << prediction.Seconds << " s\n";
+  args.results() << "preset:        " << model->GetPresetName() << "\n"
+                 << "parameters:    " << model->GetNumberOfParameters() << "\n"
+                 << "device:        " << model->GetDevice() << "\n"
+                 << "fixed image:   " << args.get("fixed") << " size " << fixed->GetLargestPossibleRegion().GetSize()
+                 << " spacing " << fixed->GetSpacing() << "\n"
+                 << "network grid:  " << size << " spacing " << fixedGrid->GetSpacing() << "\n"
+                 << "displacement:  " << prediction.VoxelDisplacement->GetLargestPossibleRegion().GetSize()
+                 << " x 3 components (voxels)\n"
+                 << "expert maps:   " << prediction.ExpertMaps.size() << " (one per direction)\n"
+                 << std::fixed << std::setprecision(3) << "preprocessing: " << preprocessing << " s\n"
+                 << "network time:  " << prediction.Seconds << " s\n";
   return 0;
 }
 

@@ -18,10 +18,10 @@ infoCommand(int argc, char * argv[])
   auto model = itk::SHMoARegModel::New();
   model->SetDevice("cpu");
   model->LoadFromFile(args.get("model"));
-  std::cout << "preset:        " << model->GetPresetName() << "\n"
-            << "parameters:    " << model->GetNumberOfParameters() << "\n"
-            << "configuration: " << model->GetConfigurationAsJSON() << "\n"
-            << "provenance:    " << model->GetProvenance() << "\n";
+  args.results() << "preset:        " << model->GetPresetName() << "\n"
+                 << "parameters:    " << model->GetNumberOfParameters() << "\n"
+                 << "configuration: " << model->GetConfigurationAsJSON() << "\n"
+                 << "provenance:    " << model->GetProvenance() << "\n";
   return 0;
 }
 

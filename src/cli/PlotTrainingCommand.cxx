@@ -17,7 +17,7 @@ plotTrainingCommand(int argc, char * argv[])
     return 0;
   args.require({ "log", "output" });
   visualization::writePng(visualization::renderTrainingCurves(args.get("log")), args.get("output"));
-  std::cout << "wrote " << args.get("output") << "\n";
+  args.results() << "wrote " << args.get("output") << "\n";
   return 0;
 }
 

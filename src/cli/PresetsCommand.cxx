@@ -15,16 +15,16 @@ presetsCommand(int argc, char * argv[])
   ArgumentParser args("presets", "Prints every preset with its parameter count.");
   if (!args.parse(argc, argv, 2))
     return 0;
-  std::cout << "| preset | parameters | parameters (M) |\n|---|---:|---:|\n";
+  args.results() << "| preset | parameters | parameters (M) |\n|---|---:|---:|\n";
   for (const auto & name : itk::SHMoARegModel::GetPresetNames())
   {
     auto model = itk::SHMoARegModel::New();
     model->SetDevice("cpu");
     model->CreateFromPreset(name);
-    std::cout << "| " << name << " | " << model->GetNumberOfParameters() << " | " << std::fixed << std::setprecision(2)
-              << model->GetNumberOfParameters() / 1e6 << " |\n";
+    args.results() << "| " << name << " | " << model->GetNumberOfParameters() << " | " << std::fixed
+                   << std::setprecision(2) << model->GetNumberOfParameters() / 1e6 << " |\n";
   }
-  std::cout << "| TransMorph-small (reference, Chen et al. 2022) | 11760000 | 11.76 |\n";
+  args.results() << "| TransMorph-small (reference, Chen et al. 2022) | 11760000 | 11.76 |\n";
   return 0;
 }
 

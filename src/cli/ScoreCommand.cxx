@@ -59,10 +59,10 @@ scoreCommand(int argc, char * argv[])
     endPointError = text.str();
   }
   if (args.has("header"))
-    std::cout << "method,pair,dice,assd_mm,folding_percent,seconds,epe_mm\n";
-  std::cout << args.get("method", args.has("field") ? "field" : "identity") << "," << args.get("pair", "") << ","
-            << std::setprecision(6) << score.dice << "," << score.assd << "," << score.folding << ","
-            << args.getDouble("seconds", 0.0) << "," << endPointError << "\n";
+    args.results() << "method,pair,dice,assd_mm,folding_percent,seconds,epe_mm\n";
+  args.results() << args.get("method", args.has("field") ? "field" : "identity") << "," << args.get("pair", "") << ","
+                 << std::setprecision(6) << score.dice << "," << score.assd << "," << score.folding << ","
+                 << args.getDouble("seconds", 0.0) << "," << endPointError << "\n";
   return 0;
 }
 

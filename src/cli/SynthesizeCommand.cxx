@@ -51,8 +51,8 @@ synthesizeCommand(int argc, char * argv[])
     synthetic.anisotropic = true;
   const training::DatasetManifest manifest =
     training::writeSyntheticDataset(synthetic, args.get("output"), args.has("known-fields"));
-  std::cout << "wrote " << manifest.subjects.size() << " subjects of '" << manifest.name << "' to "
-            << args.get("output") << "/manifest.json\n";
+  args.results() << "wrote " << manifest.subjects.size() << " subjects of '" << manifest.name << "' to "
+                 << args.get("output") << "/manifest.json\n";
   return 0;
 }
 

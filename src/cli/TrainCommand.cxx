@@ -95,7 +95,7 @@ trainCommand(int argc, char * argv[])
     std::cout << options.toJson().dump(2) << "\n";
     return 0;
   }
-  const training::TrainingResult result = training::train(options, args.has("resume"), std::cout, distributed);
+  const training::TrainingResult result = training::train(options, args.has("resume"), args.progress(), distributed);
   return result.interrupted ? 130 : 0;
 }
 

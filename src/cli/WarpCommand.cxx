@@ -71,7 +71,10 @@ warpImage(const std::string & input,
 }
 
 void
-warpPoints(const std::string & input, const TransformType * transform, const std::string & output)
+warpPoints(const std::string & input,
+           const TransformType * transform,
+           const std::string & output,
+           std::ostream & results)
 {
   const PointFile points = readPointCsv(input);
   std::ostringstream out;
@@ -86,7 +89,7 @@ warpPoints(const std::string & input, const TransformType * transform, const std
   AtomicOutputs outputs;
   outputs.writeText(out.str(), output);
   outputs.commit();
-  std::cout << "mapped " << points.rows.size() << " points to " << output << "\n";
+  results << "mapped " << points.rows.size() << " points to " << output << "\n";
 }
 
 template <typename TPixel>
@@ -142,7 +145,7 @@ warpCommand(int argc, char * argv[])
   if (args.has("points") || args.has("output-points"))
   {
     args.require({ "points", "output-points" });
-    warpPoints(args.get("points"), transform, args.get("output-points"));
+    warpPoints(args.get("points"), transform, args.get("output-points"), args.results());
     if (!args.has("input"))
       return 0;
   }
@@ -182,7 +185,7 @@ warpCommand(int argc, char * argv[])
       // Integer values stored as float (checked above): written as float.
       warpImage<float>(in, reference, transform, "nearest", out);
   }
-  std::cout << "wrote " << args.get("output") << "\n";
+  args.results() << "wrote " << args.get("output") << "\n";
   return 0;
 }
 

@@ -25,7 +25,7 @@ grep -q "checkpoint written" "$out/log.txt" || { echo "FAIL: no checkpoint messa
 [ -s "$out/run/checkpoint.pt" ] || { echo "FAIL: no checkpoint"; exit 1; }
 [ -z "$(ls "$out/run" | grep partial || true)" ] || { echo "FAIL: partial checkpoint left"; exit 1; }
 stopped=$(sed -n 's/^stopped at iteration \([0-9]*\).*/\1/p' "$out/log.txt")
-"$shmoareg" train --config "$out/config.json" --iterations $((stopped + 2)) --resume | tee "$out/resume.txt"
+"$shmoareg" train --config "$out/config.json" --iterations $((stopped + 2)) --resume 2>&1 | tee "$out/resume.txt"
 grep -q "resuming at iteration $stopped" "$out/resume.txt" || { echo "FAIL: did not resume at $stopped"; exit 1; }
 [ -s "$out/run/model.pt" ] || { echo "FAIL: no model after resuming"; exit 1; }
 echo "interrupt test passed"

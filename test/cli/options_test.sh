@@ -49,6 +49,29 @@ grep -q "refinement level\|^network: " "$out/flags.out" && fail "progress mixed 
 [ -s "$out/quiet.nii.gz" ] && [ ! -s "$out/quiet.out" ] && [ ! -s "$out/quiet.err" ] ||
   fail "--quiet printed something or wrote nothing: $(cat "$out/quiet.out" "$out/quiet.err")"
 
+# The other commands keep the same split: synthesize's summary is a result; train's log (every
+# iteration, validation, the model written) is progress; --quiet silences both.
+"$shmoareg" synthesize --train 2 --val 2 --test 0 --config <(echo '{"synthetic": {"spacing": 8.0}}') \
+  --output "$out/subjects" > "$out/synthesize.out" 2> "$out/synthesize.err" ||
+  fail "synthesize failed: $(cat "$out/synthesize.err")"
+grep -q "^wrote 4 subjects" "$out/synthesize.out" || fail "synthesize: no summary on stdout: $(cat "$out/synthesize.out")"
+[ ! -s "$out/synthesize.err" ] || fail "synthesize wrote on stderr: $(cat "$out/synthesize.err")"
+"$shmoareg" synthesize --test 1 --output "$out/quiet-subjects" --quiet > "$out/synthesize-quiet.out" 2>&1
+[ -s "$out/quiet-subjects/manifest.json" ] && [ ! -s "$out/synthesize-quiet.out" ] ||
+  fail "synthesize --quiet printed something or wrote nothing: $(cat "$out/synthesize-quiet.out")"
+cat > "$out/train.json" <<JSON
+{"preset": "VM", "grid": [16, 16, 16], "iterations": 2, "log_interval": 1, "validation_interval": 2,
+ "validation_pairs": 1, "threads": 1, "data": "$out/subjects/manifest.json"}
+JSON
+"$shmoareg" train --config "$out/train.json" --output "$out/run" > "$out/train.out" 2> "$out/train.err" ||
+  fail "train failed: $(cat "$out/train.err")"
+grep -q "^iter 2/2" "$out/train.err" || fail "train: no iteration lines on stderr: $(cat "$out/train.err")"
+grep -q "model written to" "$out/train.err" || fail "train: no closing line on stderr"
+[ ! -s "$out/train.out" ] || fail "train printed its log on stdout: $(cat "$out/train.out")"
+"$shmoareg" train --config "$out/train.json" --output "$out/quiet-run" --quiet > "$out/train-quiet.out" 2>&1
+[ -s "$out/quiet-run/model.pt" ] && [ ! -s "$out/train-quiet.out" ] ||
+  fail "train --quiet printed something or wrote no model: $(cat "$out/train-quiet.out")"
+
 # Usage errors, exit 2, nothing written: a misspelt setting in a file, --quiet with --verbose, a
 # value-less option, an unknown option.
 printf 'refinment = "fast"\n' > "$out/misspelt.toml"

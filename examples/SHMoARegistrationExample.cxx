@@ -77,8 +77,8 @@ main(int argc, char * argv[])
     if (withLabels)
       itk::WriteImage(filter->GetWarpedLabelImage(), argv[8]);
     std::cout << model->GetPresetName() << " on a " << filter->GetUsedNetworkGridSize() << " grid in "
-              << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s; wrote " << argv[4] << ", " << argv[5]
-              << (withLabels ? std::string(", ") + argv[8] : std::string()) << std::endl;
+              << filter->GetMoEDisplacementFieldSource()->GetNetworkSeconds() << " s; wrote " << argv[4] << ", "
+              << argv[5] << (withLabels ? std::string(", ") + argv[8] : std::string()) << std::endl;
   }
   catch (const itk::ExceptionObject & error)
   {

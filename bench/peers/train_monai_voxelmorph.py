@@ -55,7 +55,8 @@ def main():
     voxel_mm = []  # each subject's network voxel size (mm)
 
     def prepare(entry):
-        image = nib.load(entry["image"])
+        # A manifest's relative paths are relative to its folder (join keeps absolute ones).
+        image = nib.load(os.path.join(data, entry["image"]))
         array = np.asarray(image.get_fdata(dtype=np.float32))
         spacing = image.header.get_zooms()[:3]
         size, start = [], []
@@ -68,7 +69,7 @@ def main():
         voxel_mm.append([float(spacing[a]) * size[a] / grid[a] for a in range(3)])
         coordinates = mv.grid_coordinates(size, grid, start)
         image_on_grid = mv.normalise(mv.sample(array, coordinates, order=1))
-        labels = mv.sample(np.asarray(nib.load(entry["labels"]).dataobj), coordinates, order=0)
+        labels = mv.sample(np.asarray(nib.load(os.path.join(data, entry["labels"])).dataobj), coordinates, order=0)
         return (torch.from_numpy(image_on_grid)[None, None],
                 torch.from_numpy(labels.astype(np.int16))[None, None])
 

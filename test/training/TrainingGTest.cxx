@@ -13,12 +13,12 @@
 #include "itkVectorLinearInterpolateImageFunction.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
 #include <set>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 using namespace shmoareg;
@@ -193,19 +193,25 @@ TEST_F(Folder, ManifestPathsAreStoredRelativeToItsFolder)
   fs::create_directories(path("data"));
   writeSmall<ImageType>(path("data/a.nii.gz"), 1.0f);
   writeSmall<LabelImageType>(path("outside_labels.nii.gz"), 2);
-  const fs::path before = fs::current_path();
-  fs::current_path(m_Root);
-  DatasetManifest manifest;
-  manifest.subjects.push_back({ "a", "data/a.nii.gz", "outside_labels.nii.gz", "train" });
-  writeManifest(manifest, "data/manifest.json");
-  fs::current_path(before);
+  {
+    // The paths as a user gives them, relative to the working directory (restored on leaving).
+    struct WorkingDirectory
+    {
+      fs::path before = fs::current_path();
+      ~WorkingDirectory() { fs::current_path(before); }
+    } restore;
+    fs::current_path(m_Root);
+    DatasetManifest manifest;
+    manifest.subjects.push_back({ "a", "data/a.nii.gz", "outside_labels.nii.gz", "train" });
+    writeManifest(manifest, "data/manifest.json");
+  }
 
-  std::ifstream in(path("data/manifest.json"));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("\"image\": \"a.nii.gz\""), std::string::npos) << text;
-  EXPECT_NE(text.find("\"labels\": \"" + fs::absolute(path("outside_labels.nii.gz")).lexically_normal().string()),
-            std::string::npos)
-    << text;
+  nlohmann::json written;
+  std::ifstream(path("data/manifest.json")) >> written;
+  EXPECT_EQ(written["subjects"][0]["image"], "a.nii.gz");
+  const fs::path labels = written["subjects"][0]["labels"].get<std::string>();
+  EXPECT_TRUE(labels.is_absolute()) << labels;
+  EXPECT_TRUE(fs::equivalent(labels, path("outside_labels.nii.gz"))) << labels;
   const DatasetManifest read = readManifest(path("data/manifest.json"));
   ASSERT_EQ(read.subjects.size(), 1u);
   EXPECT_TRUE(fs::equivalent(read.subjects[0].image, path("data/a.nii.gz")));

@@ -26,6 +26,9 @@
 #include "itkImageFileWriter.h"
 #include "itkImageRegionConstIterator.h"
 
+#include <charconv>
+#include <string_view>
+
 int
 main(int argc, char * argv[])
 {
@@ -34,6 +37,18 @@ main(int argc, char * argv[])
     std::cerr << "usage: " << argv[0] << " fixed moving gridSize outputPrefix [model.pt]\n";
     return EXIT_FAILURE;
   }
+  // gridSize: a whole number of voxels and nothing else (std::stoul would take "32x" as 32).
+  itk::SizeValueType gridSize = 0;
+  if (argc > 3)
+  {
+    const std::string_view text = argv[3];
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), gridSize);
+    if (error != std::errc() || end != text.data() + text.size())
+    {
+      std::cerr << "error: gridSize '" << text << "' is not a number of voxels" << std::endl;
+      return EXIT_FAILURE;
+    }
+  }
   itk::SHMoARegRegisterImageIO();
   using Grid = itk::SHMoARegNetworkGrid;
   try
@@ -41,7 +56,7 @@ main(int argc, char * argv[])
     const auto fixed = itk::ReadImage<Grid::ImageType>(argv[1]);
     const auto moving = itk::ReadImage<Grid::ImageType>(argv[2]);
     Grid::SizeType size;
-    size.Fill(static_cast<itk::SizeValueType>(std::stoul(argv[3])));
+    size.Fill(gridSize);
     const auto grid = Grid::MakeGrid(fixed, size);
     auto model = itk::SHMoARegModel::New();
     if (argc > 5)

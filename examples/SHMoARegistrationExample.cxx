@@ -33,6 +33,8 @@
 #include "itkImageFileWriter.h"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 
 int
 main(int argc, char * argv[])
@@ -42,6 +44,18 @@ main(int argc, char * argv[])
     std::cerr << "usage: " << argv[0]
               << " fixed moving model.pt|PRESET field.nii.gz warped.nii.gz [gridSize [movingLabels warpedLabels]]\n";
     return EXIT_FAILURE;
+  }
+  // gridSize: a whole number of voxels and nothing else (std::stoul would take "32x" as 32).
+  itk::SizeValueType gridSize = 0;
+  if (argc > 6)
+  {
+    const std::string_view text = argv[6];
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), gridSize);
+    if (error != std::errc() || end != text.data() + text.size())
+    {
+      std::cerr << "error: gridSize '" << text << "' is not a number of voxels" << std::endl;
+      return EXIT_FAILURE;
+    }
   }
   itk::SHMoARegRegisterImageIO();
   using ImageType = itk::Image<float, 3>;
@@ -65,7 +79,7 @@ main(int argc, char * argv[])
     if (argc > 6)
     {
       FilterType::GridSizeType grid;
-      grid.Fill(static_cast<itk::SizeValueType>(std::stoul(argv[6])));
+      grid.Fill(gridSize);
       filter->SetNetworkGridSize(grid);
     }
     const bool withLabels = argc > 8;

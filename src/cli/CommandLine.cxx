@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -18,16 +19,83 @@ ArgumentParser::ArgumentParser(std::string command, std::string summary)
   , m_Summary(std::move(summary))
 {}
 
-void
-ArgumentParser::option(const std::string & name, const std::string & valueName, const std::string & help)
+ValueCheck
+ValueCheck::oneOf(std::vector<std::string> choices)
 {
-  m_Specs.push_back({ name, { valueName, help } });
+  ValueCheck check;
+  check.choices = std::move(choices);
+  return check;
+}
+
+ValueCheck
+ValueCheck::integerAtLeast(int minimum)
+{
+  ValueCheck check = numberAtLeast(minimum);
+  check.integer = true;
+  return check;
+}
+
+ValueCheck
+ValueCheck::numberAtLeast(double minimum)
+{
+  ValueCheck check;
+  check.number = true;
+  check.minimum = minimum;
+  return check;
+}
+
+ValueCheck
+ValueCheck::numberAbove(double minimum)
+{
+  ValueCheck check = numberAtLeast(minimum);
+  check.minimumExcluded = true;
+  return check;
+}
+
+std::string
+ValueCheck::problemWith(const std::string & value) const
+{
+  if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end())
+  {
+    std::string list;
+    for (size_t i = 0; i < choices.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+    return "must be " + list + ", not '" + value + "'";
+  }
+  if (!number)
+    return "";
+  std::ostringstream bound;
+  bound << (minimumExcluded ? "> " : ">= ") << minimum;
+  const std::string wanted = std::string(integer ? "a whole number " : "a number ") + bound.str();
+  size_t used = 0;
+  double parsed = 0.0;
+  try
+  {
+    parsed = integer ? static_cast<double>(std::stoll(value, &used)) : std::stod(value, &used);
+  }
+  catch (const std::logic_error &) // not a number, or out of range
+  {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || !std::isfinite(parsed) ||
+      (minimumExcluded ? parsed <= minimum : parsed < minimum))
+    return "must be " + wanted + ", not '" + value + "'";
+  return "";
+}
+
+void
+ArgumentParser::option(const std::string & name,
+                       const std::string & valueName,
+                       const std::string & help,
+                       const ValueCheck & check)
+{
+  m_Specs.push_back({ name, { valueName, help, check } });
 }
 
 void
 ArgumentParser::flag(const std::string & name, const std::string & help)
 {
-  m_Specs.push_back({ name, { "", help } });
+  m_Specs.push_back({ name, { "", help, {} } });
 }
 
 bool
@@ -57,9 +125,14 @@ ArgumentParser::parse(int argc, char * argv[], int first)
     if (spec.valueName.empty())
       app.add_flag("--" + name, spec.help);
     else
-      app.add_option("--" + name, spec.help)
-        ->type_name(spec.valueName)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    {
+      CLI::Option * option = app.add_option("--" + name, spec.help)
+                               ->type_name(spec.valueName)
+                               ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      if (!spec.check.choices.empty() || spec.check.number)
+        option->check(CLI::Validator(
+          [check = spec.check](std::string & value) { return check.problemWith(value); }, "", "value check"));
+    }
   }
   std::vector<std::string> arguments(argv + first, argv + argc);
   std::reverse(arguments.begin(), arguments.end()); // CLI11 takes them last first

@@ -22,6 +22,31 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// What an option's value must be, declared with the option and checked by CLI11 as it parses:
+// a wrong value is a usage error that names the option (exit code 2). Files are checked where
+// they are read (exit code 1), which can say more than "does not exist" (an .mhd's data file,
+// an unreadable header).
+struct ValueCheck
+{
+  std::vector<std::string> choices; // one of these, when not empty
+  bool number = false;              // a number, within the bounds below
+  bool integer = false;             // a whole number
+  double minimum = 0.0;
+  bool minimumExcluded = false; // > minimum rather than >=
+
+  static ValueCheck
+  oneOf(std::vector<std::string> choices);
+  static ValueCheck
+  integerAtLeast(int minimum);
+  static ValueCheck
+  numberAtLeast(double minimum);
+  static ValueCheck
+  numberAbove(double minimum);
+  // "" when `value` passes, else what is wrong with it.
+  std::string
+  problemWith(const std::string & value) const;
+};
+
 // The options of one subcommand, parsed by CLI11: its generated --help, --config FILE (TOML or
 // INI: an elastix-style parameter file for any command) and --print-config (the options given,
 // as such a file). Values are kept as text and converted where they are used.
@@ -29,9 +54,12 @@ class ArgumentParser
 {
 public:
   ArgumentParser(std::string command, std::string summary);
-  // --name VALUE
+  // --name VALUE, optionally checked as it is parsed
   void
-  option(const std::string & name, const std::string & valueName, const std::string & help);
+  option(const std::string & name,
+         const std::string & valueName,
+         const std::string & help,
+         const ValueCheck & check = {});
   // --name (no value)
   void
   flag(const std::string & name, const std::string & help);
@@ -74,6 +102,7 @@ private:
   {
     std::string valueName; // empty for flags
     std::string help;
+    ValueCheck check;
   };
   std::string m_Command;
   std::string m_Summary;

@@ -36,9 +36,7 @@ evaluateCommand(int argc, char * argv[])
   auto model = makeModel(args);
   const training::DatasetManifest manifest =
     training::resolveDataset(args.get("data", options.data), options.synthetic, args.get("scratch", options.output));
-  const int grid = args.getInt("grid", 0);
-  if (args.has("grid") && grid <= 0)
-    throw UsageError("--grid must be a positive voxel count");
+  const int grid = args.getInt("grid", 0); // 0: not given (a given --grid is >= 1: checked on parsing)
   std::vector<training::MethodScores> methods;
   if (!args.has("no-identity"))
     methods.push_back(training::evaluateOnTestPairs("Initial", nullptr, manifest, grid, args.progress()));

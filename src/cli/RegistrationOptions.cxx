@@ -29,7 +29,7 @@ addModelOptions(ArgumentParser & args)
   args.option("model", "FILE", "model file (default: $SHMOAREG_DEFAULT_MODEL or the shipped model)");
   args.option("preset", "NAME", "an untrained network of this preset instead of a model file");
   args.option("device", "auto|cpu|cuda", "where the network runs (default auto)");
-  args.option("threads", "N", "LibTorch threads (default: LibTorch's)");
+  args.option("threads", "N", "LibTorch threads (default: LibTorch's)", ValueCheck::integerAtLeast(1));
 }
 
 itk::SHMoARegModel::Pointer
@@ -166,7 +166,10 @@ registrationInputPaths(const ArgumentParser & args)
 void
 addNetworkGridOptions(ArgumentParser & args, bool withFieldOfView)
 {
-  args.option("grid", "N", "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)");
+  args.option("grid",
+              "N",
+              "network grid voxels per axis (default: the model's training voxel size; 128 for a preset)",
+              ValueCheck::integerAtLeast(1));
   if (withFieldOfView)
     args.option("network-fov",
                 "X,Y,Z|image",
@@ -182,7 +185,8 @@ addRefinementOptions(ArgumentParser & args)
   args.option("network-passes",
               "N",
               "passes of the network over the pair: each further pass registers the moving image "
-              "warped so far, and the fields are composed (default 1)");
+              "warped so far, and the fields are composed (default 1)",
+              ValueCheck::integerAtLeast(1));
   args.option("refinement",
               "fast|accurate|none",
               "multi-level refinement after the network on the fixed image's grid (default fast; none: the "
@@ -195,11 +199,26 @@ addRefinementOptions(ArgumentParser & args)
               "S:N,...",
               "the refinement's levels, coarse to fine: voxel scale S (times the fixed image's smallest "
               "voxel, >= 1) and iterations N each, e.g. 4:80,2:60,1:30 (default: the named setting's)");
-  args.option("io-smoothing-passes", "N", "3^3 averaging filters on the field each iteration (default 2)");
-  args.option("io-learning-rate", "STEP", "the refinement's Adam step, in voxels of each level (default 0.5)");
-  args.option("io-smoothness", "W", "the refinement's diffusion weight (default: fast 2, accurate 4)");
-  args.option("io-folding", "W", "the refinement's folding penalty weight (default: fast 1, accurate 10)");
-  args.option("io-similarity", "ncc|mind|mse", "the refinement's similarity (default ncc: local NCC)");
+  args.option("io-smoothing-passes",
+              "N",
+              "3^3 averaging filters on the field each iteration (default 2)",
+              ValueCheck::integerAtLeast(0));
+  args.option("io-learning-rate",
+              "STEP",
+              "the refinement's Adam step, in voxels of each level (default 0.5)",
+              ValueCheck::numberAbove(0.0));
+  args.option("io-smoothness",
+              "W",
+              "the refinement's diffusion weight (default: fast 2, accurate 4)",
+              ValueCheck::numberAtLeast(0.0));
+  args.option("io-folding",
+              "W",
+              "the refinement's folding penalty weight (default: fast 1, accurate 10)",
+              ValueCheck::numberAtLeast(0.0));
+  args.option("io-similarity",
+              "ncc|mind|mse",
+              "the refinement's similarity (default ncc: local NCC)",
+              ValueCheck::oneOf({ "ncc", "mind", "mse" }));
   args.flag("refine-from-identity", "skip the network: refine from the identity (to measure the network's part)");
 }
 
@@ -328,13 +347,9 @@ registerPair(const ArgumentParser & args,
       throw UsageError("--io-levels sets the refinement's levels: it needs --refinement fast or accurate");
     refinement.Levels = parseRefinementLevels(args.get("io-levels"));
   }
+  // The values' ranges and choices are checked as they are parsed (addRefinementOptions).
   if (args.has("io-smoothing-passes"))
-  {
-    const int passes = args.getInt("io-smoothing-passes", -1);
-    if (passes < 0)
-      throw UsageError("--io-smoothing-passes must be 0 or more");
-    refinement.SmoothingPasses = static_cast<unsigned int>(passes);
-  }
+    refinement.SmoothingPasses = static_cast<unsigned int>(args.getInt("io-smoothing-passes", 0));
   if (args.has("io-learning-rate"))
     refinement.LearningRate = args.getDouble("io-learning-rate", 0.0);
   if (args.has("io-smoothness"))
@@ -343,28 +358,16 @@ registerPair(const ArgumentParser & args,
     refinement.FoldingWeight = args.getDouble("io-folding", 0.0);
   if (args.has("io-similarity"))
     refinement.Similarity = args.get("io-similarity");
-  if (refinement.LearningRate <= 0.0 || refinement.SmoothnessWeight < 0.0 || refinement.FoldingWeight < 0.0)
-    throw UsageError("--io-learning-rate must be > 0, --io-smoothness and --io-folding >= 0");
-  if (refinement.Similarity != "ncc" && refinement.Similarity != "mind" && refinement.Similarity != "mse")
-    throw UsageError("--io-similarity must be ncc, mind or mse, got '" + refinement.Similarity + "'");
   if (args.has("network-passes"))
-  {
-    const int passes = args.getInt("network-passes", 0);
-    if (passes < 1)
-      throw UsageError("--network-passes must be 1 or more");
-    filter->SetNumberOfNetworkPasses(static_cast<unsigned int>(passes));
-  }
+    filter->SetNumberOfNetworkPasses(static_cast<unsigned int>(args.getInt("network-passes", 1)));
   filter->SetRefinementSettings(refinement);
   filter->SetStartFromIdentity(args.has("refine-from-identity"));
   if (args.has("refine-from-identity") && refinement.Levels.empty())
     throw UsageError("--refine-from-identity needs --refinement fast or accurate");
   if (args.has("grid"))
   {
-    const int size = args.getInt("grid", 0);
-    if (size <= 0)
-      throw UsageError("--grid must be a positive voxel count");
     RegistrationFilterType::GridSizeType grid;
-    grid.Fill(static_cast<itk::SizeValueType>(size));
+    grid.Fill(static_cast<itk::SizeValueType>(args.getInt("grid", 0)));
     filter->SetNetworkGridSize(grid);
   }
   if (args.has("network-fov"))

@@ -15,10 +15,10 @@ synthesizeCommand(int argc, char * argv[])
                       "Writes subjects of the built-in synthetic Colin27 dataset (images, AAL labels, manifest.json).");
   args.option("config", "FILE", "a training configuration: its synthetic options");
   args.option("output", "FOLDER", "where the subjects and manifest.json go");
-  args.option("train", "N", "train subjects (default 0)");
-  args.option("val", "N", "validation subjects (default 0)");
-  args.option("test", "N", "test subjects (default 4)");
-  args.option("seed", "N", "dataset seed (default: the configuration's, else 1)");
+  args.option("train", "N", "train subjects (default 0)", ValueCheck::integerAtLeast(0));
+  args.option("val", "N", "validation subjects (default 0)", ValueCheck::integerAtLeast(0));
+  args.option("test", "N", "test subjects (default 4)", ValueCheck::integerAtLeast(0));
+  args.option("seed", "N", "dataset seed (default: the configuration's, else 1)", ValueCheck::integerAtLeast(0));
   args.flag("anisotropic", "3 x 3 x 2 mm subjects");
   args.flag("known-fields",
             "also write each subject's known transform: ID_to_atlas.nii.gz and ID_from_atlas.nii.gz (for "
@@ -36,12 +36,7 @@ synthesizeCommand(int argc, char * argv[])
   {
     throw UsageError(error.what());
   }
-  auto count = [&](const char * name, int fallback) {
-    const int n = args.getInt(name, fallback);
-    if (n < 0)
-      throw UsageError(std::string("--") + name + " must not be negative");
-    return static_cast<size_t>(n);
-  };
+  auto count = [&](const char * name, int fallback) { return static_cast<size_t>(args.getInt(name, fallback)); };
   synthetic.train = count("train", 0);
   synthetic.val = count("val", 0);
   synthetic.test = count("test", 4);

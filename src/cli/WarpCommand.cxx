@@ -124,7 +124,8 @@ warpCommand(int argc, char * argv[])
   args.option("interpolation",
               "linear|nearest|label",
               "linear (default for images) or nearest/label, which keep "
-              "the label map's pixel type and values");
+              "the label map's pixel type and values",
+              ValueCheck::oneOf({ "linear", "nearest", "label" }));
   args.option("output", "FILE", "the warped image");
   args.option("points", "CSV", "points to map instead: x,y,z physical (LPS, mm) per row, optional header");
   args.option("output-points", "CSV", "the mapped points (x + u(x) through the stack; further columns kept)");
@@ -151,8 +152,6 @@ warpCommand(int argc, char * argv[])
   }
   args.require({ "input", "reference", "output" });
   const std::string interpolation = args.get("interpolation", "linear");
-  if (interpolation != "linear" && interpolation != "nearest" && interpolation != "label")
-    throw UsageError("--interpolation must be linear, nearest or label");
   training::checkImageFile(args.get("reference"), "reference image", 0);
   using GridType = itk::Image<unsigned char, 3>;
   auto gridReader = itk::ImageFileReader<GridType>::New();

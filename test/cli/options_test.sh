@@ -87,6 +87,30 @@ expect_usage --config "$out/misspelt.toml"
 expect_usage --quiet --verbose
 expect_usage --grid
 expect_usage --no-such-option 3
+# Values checked as they are parsed (declared with the option), on the command line and in a
+# configuration file alike; the message names the option and what it must be.
+expect_value() { # EXPECTED_MESSAGE ARGS...
+  local expected=$1
+  shift
+  expect_usage "$@"
+  echo "$message" | grep -qF -- "$expected" || fail "$*: the message lacks '$expected': $message"
+}
+expect_value "--grid: must be a whole number >= 1, not '0'" --grid 0
+expect_value "--grid: must be a whole number >= 1, not '32x'" --grid 32x
+expect_value "--io-similarity: must be ncc, mind or mse, not 'ssd'" --io-similarity ssd
+expect_value "--io-learning-rate: must be a number > 0, not '0'" --io-learning-rate 0
+expect_value "--io-smoothness: must be a number >= 0, not '-1'" --io-smoothness -1
+expect_value "--io-folding: must be a number >= 0, not 'nan'" --io-folding nan
+expect_value "--network-passes: must be a whole number >= 1, not '0'" --network-passes 0
+printf 'grid = 0\n' > "$out/zero-grid.toml"
+expect_value "--grid: must be a whole number >= 1, not '0'" --config "$out/zero-grid.toml"
+set +e
+message=$("$shmoareg" warp --input "$out/fixed.mhd" --reference "$out/fixed.mhd" --transform "$out/flags.nii.gz" \
+  --output "$out/never.nii.gz" --interpolation cubic 2>&1)
+code=$?
+set -e
+[ $code -eq 2 ] && echo "$message" | grep -qF -- "--interpolation: must be linear, nearest or label, not 'cubic'" ||
+  fail "warp --interpolation cubic: exit $code: $message"
 set +e
 "$shmoareg" register "${pair[@]}" --model "$out/none.pt" --output-field "$out/never.nii.gz" > /dev/null 2>&1
 [ $? -eq 1 ] || fail "a missing model file is not exit 1"

@@ -93,7 +93,8 @@ expect_value() { # EXPECTED_MESSAGE ARGS...
   local expected=$1
   shift
   expect_usage "$@"
-  echo "$message" | grep -qF -- "$expected" || fail "$*: the message lacks '$expected': $message"
+  # A pattern match, not echo | grep -q: with pipefail, grep's early exit can fail the echo.
+  [[ $message == *"$expected"* ]] || fail "$*: the message lacks '$expected': $message"
 }
 expect_value "--grid: must be a whole number >= 1, not '0'" --grid 0
 expect_value "--grid: must be a whole number >= 1, not '32x'" --grid 32x
@@ -109,7 +110,7 @@ message=$("$shmoareg" warp --input "$out/fixed.mhd" --reference "$out/fixed.mhd"
   --output "$out/never.nii.gz" --interpolation cubic 2>&1)
 code=$?
 set -e
-[ $code -eq 2 ] && echo "$message" | grep -qF -- "--interpolation: must be linear, nearest or label, not 'cubic'" ||
+[ $code -eq 2 ] && [[ $message == *"--interpolation: must be linear, nearest or label, not 'cubic'"* ]] ||
   fail "warp --interpolation cubic: exit $code: $message"
 set +e
 "$shmoareg" register "${pair[@]}" --model "$out/none.pt" --output-field "$out/never.nii.gz" > /dev/null 2>&1
